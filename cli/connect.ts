@@ -1,0 +1,27 @@
+// Connections from the CLI to Temporal and S3, with a one-line answer when the stack is down.
+import { Client, Connection } from '@temporalio/client';
+import type { Config } from '../lib/config';
+import { ArtifactStore } from '../lib/store';
+import { StackDownError } from './errors';
+
+export async function connectTemporal(config: Config): Promise<Client> {
+  let connection: Connection;
+  try {
+    connection = await Connection.connect({ address: config.temporal.address, connectTimeout: '3 seconds' });
+  } catch {
+    throw new StackDownError(`Temporal is not reachable at ${config.temporal.address}`);
+  }
+  return new Client({ connection, namespace: config.temporal.namespace });
+}
+
+export async function connectStore(config: Config): Promise<ArtifactStore> {
+  let store: ArtifactStore;
+  try {
+    store = ArtifactStore.fromConfig(config);
+    await store.ensureBucket();
+  } catch (err) {
+    if ((err as Error).name === 'ConfigError') throw err;
+    throw new StackDownError(`S3 is not reachable at ${config.s3.endpoint}`);
+  }
+  return store;
+}

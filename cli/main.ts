@@ -1,0 +1,147 @@
+// The `tl` command line.
+import { Command, CommanderError, Option } from 'commander';
+import { loadConfig, type Config } from '../lib/config';
+import { CliError, EXIT, intOption, numberOption } from './errors';
+import { runLabCnn } from './run';
+import { connectTemporal } from './connect';
+import { cancelRun, fetchReport, listRuns, showRun } from './runs';
+
+const out = (line: string): void => void process.stdout.write(`${line}\n`);
+const json = (value: unknown): void => out(JSON.stringify(value, null, 2));
+
+let cachedConfig: Config | undefined;
+/** Config is read once, on first use, so `tl --help` works even with a bad environment. */
+const config = (): Config => (cachedConfig ??= loadConfig());
+
+function buildProgram(): Command {
+  const program = new Command('tl')
+    .description('Train image classifiers by transfer learning, as Temporal workflows with artifacts in S3')
+    .showSuggestionAfterError()
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s.startsWith('error:') ? `tl: ${s.slice(7)}` : s) });
+
+  const stack = program.command('stack').description('the local stack (Temporal dev server + MinIO), without Docker');
+  stack
+    .command('up')
+    .description('install what is missing, start Temporal and MinIO on loopback, create the bucket')
+    .action(async () => {
+      const { stackUp } = await import('../infra/stack');
+      printStatus(await stackUp(config(), out));
+    });
+  stack
+    .command('down')
+    .description('stop what `tl stack up` started')
+    .action(async () => {
+      const { stackDown } = await import('../infra/stack');
+      await stackDown(config(), out);
+    });
+  stack
+    .command('status')
+    .description('show the state of each service')
+    .option('--json', 'machine-readable output')
+    .action(async (opts) => {
+      const { stackStatus } = await import('../infra/stack');
+      const status = await stackStatus(config());
+      if (opts.json) json(status);
+      else printStatus(status);
+      const healthy = status.temporal.healthy && status.minio.healthy;
+      if (!healthy) process.exitCode = EXIT.stackDown;
+    });
+
+  const run = program.command('run').description('start a pipeline run');
+  run
+    .command('lab-cnn')
+    .description('train and evaluate the course-lab CNN on Fashion-MNIST')
+    .option('--epochs <n>', 'training epochs', intOption('--epochs', 1, 1000))
+    .option('--batch-size <n>', 'mini-batch size', intOption('--batch-size', 1, 8192))
+    .option('--limit <n>', 'train on a seeded subset of this many training images', intOption('--limit', 20, 60000))
+    .option('--seed <n>', 'random seed', intOption('--seed', 0, 2 ** 31 - 1))
+    .option('--learning-rate <x>', 'Adam learning rate', numberOption('--learning-rate', 1e-7, 1))
+    .option('--source <dir|url|s3://bucket/prefix>', 'where the Fashion-MNIST IDX files are (default: TL_FASHION_MNIST_DIR)')
+    .option('--id <run-id>', 'workflow id to use (default: generated)')
+    .option('--wait', 'follow the run with a progress bar and print its test accuracy')
+    .option('--json', 'machine-readable output')
+    .action(async (opts) => {
+      const result = await runLabCnn(config(), opts, out);
+      if (opts.json) json(typeof result === 'string' ? { runId: result } : result);
+    });
+
+  const runs = program.command('runs').description('list, inspect and cancel runs');
+  runs
+    .command('list')
+    .description('recent runs, newest first')
+    .option('--limit <n>', 'how many', intOption('--limit', 1, 1000), 20)
+    .option('--json', 'machine-readable output')
+    .action(async (opts) => {
+      const list = await listRuns(await connectTemporal(config()), opts.limit);
+      if (opts.json) return json(list);
+      if (!list.length) return out('no runs yet: start one with `tl run lab-cnn --wait`');
+      for (const r of list) out(`${r.id.padEnd(40)} ${r.status.padEnd(11)} ${r.started ?? ''}  ${r.closed ?? ''}`);
+    });
+  runs
+    .command('show <id>')
+    .description("a run's status, live progress or result")
+    .action(async (id) => json(await showRun(await connectTemporal(config()), id)));
+  runs
+    .command('cancel <id>')
+    .description('cancel a running run')
+    .action(async (id) => {
+      await cancelRun(await connectTemporal(config()), id);
+      out(`cancellation requested for ${id}`);
+    });
+
+  program
+    .command('report <id>')
+    .description("print a run's report (Markdown), or save it with --out (HTML, or Markdown for *.md)")
+    .option('--out <file>', 'write the report to this file')
+    .action(async (id, opts) => out(await fetchReport(config(), id, opts.out)));
+
+  program
+    .command('worker')
+    .description('run a worker until interrupted')
+    .addOption(new Option('--queue <queue>', 'which task queue to serve').choices(['cpu', 'gpu']).default('cpu'))
+    .action(async (opts) => {
+      const { createWorker } = await import('../workers/worker');
+      const { worker } = await createWorker(config(), opts.queue, out);
+      await worker.run();
+    });
+
+  return program;
+}
+
+function printStatus(status: object): void {
+  for (const value of Object.values(status)) {
+    const s = value as { name: string; url?: string; healthy?: boolean; exists?: boolean; pid?: number; startedByTl?: boolean; detail?: string };
+    const ok = s.healthy ?? s.exists;
+    const extra = [s.pid ? `pid ${s.pid}` : '', s.startedByTl === false && ok ? 'not started by tl' : '', s.detail ?? ''].filter(Boolean).join(', ');
+    out(`${ok ? 'up  ' : 'down'}  ${s.name.padEnd(12)} ${s.url ?? ''}${extra ? `  (${extra})` : ''}`);
+  }
+}
+
+async function main(): Promise<void> {
+  try {
+    await buildProgram().parseAsync(process.argv);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // Commander already printed its message; help and version are not failures.
+      process.exitCode = err.exitCode === 0 ? EXIT.ok : EXIT.usage;
+      return;
+    }
+    const e = err as Error & { exitCode?: number; cause?: Error };
+    const message = e.name === 'WorkflowFailedError' && e.cause ? describeFailure(e) : e.message;
+    process.stderr.write(`tl: ${message.split('\n')[0]}\n`);
+    process.exitCode = e instanceof CliError ? e.exitCode : e.name === 'ConfigError' ? EXIT.usage : EXIT.failure;
+  }
+  // Open gRPC channels would keep the process alive: flush output, then leave.
+  await new Promise<void>((resolve) => process.stdout.write('', () => resolve()));
+  process.exit();
+}
+
+/** The innermost cause of a failed workflow is the one a person can act on. */
+function describeFailure(err: Error): string {
+  let cause: Error = err;
+  while (cause.cause instanceof Error) cause = cause.cause;
+  return `run failed: ${cause.message}`;
+}
+
+void main();

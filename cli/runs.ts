@@ -1,0 +1,78 @@
+// `tl runs list | show | cancel` and `tl report`: look at runs through the Temporal client and S3.
+import * as fs from 'node:fs';
+import type { Client } from '@temporalio/client';
+import type { Config } from '../lib/config';
+import { artifactKey, NotFoundError } from '../lib/store';
+import { runKeys } from '../lib/pipeline-types';
+import { progressQuery } from '../workflows/definitions';
+import { connectStore } from './connect';
+import { CliError, EXIT } from './errors';
+
+export interface RunSummary {
+  id: string;
+  type: string;
+  status: string;
+  started?: string;
+  closed?: string;
+}
+
+export async function listRuns(client: Client, limit = 20): Promise<RunSummary[]> {
+  const runs: RunSummary[] = [];
+  for await (const wf of client.workflow.list({ query: "WorkflowType = 'trainLabCnn'" })) {
+    runs.push({
+      id: wf.workflowId,
+      type: wf.type,
+      status: wf.status.name,
+      started: wf.startTime?.toISOString(),
+      closed: wf.closeTime?.toISOString(),
+    });
+    if (runs.length >= limit) break;
+  }
+  return runs;
+}
+
+export async function showRun(client: Client, id: string): Promise<Record<string, unknown>> {
+  const handle = client.workflow.getHandle(validRunId(id));
+  const description = await handle.describe().catch((err) => {
+    if ((err as Error).name === 'WorkflowNotFoundError') throw new CliError(`run ${id} does not exist`);
+    throw err;
+  });
+  const shown: Record<string, unknown> = {
+    id,
+    type: description.type,
+    status: description.status.name,
+    started: description.startTime.toISOString(),
+    closed: description.closeTime?.toISOString(),
+  };
+  if (description.status.name === 'RUNNING') shown.progress = await handle.query(progressQuery).catch(() => undefined);
+  if (description.status.name === 'COMPLETED') shown.result = await handle.result();
+  if (description.status.name === 'FAILED') shown.failure = await handle.result().catch((err) => String(err.cause?.message ?? err.message));
+  return shown;
+}
+
+export async function cancelRun(client: Client, id: string): Promise<void> {
+  await client.workflow.getHandle(validRunId(id)).cancel();
+}
+
+/** Fetches a run's report: HTML when the output file ends in .html, else Markdown. */
+export async function fetchReport(config: Config, id: string, outFile?: string): Promise<string> {
+  const store = await connectStore(config);
+  const keys = runKeys(validRunId(id));
+  const key = outFile && !outFile.endsWith('.md') ? keys.reportHtml : keys.reportMarkdown;
+  try {
+    const bytes = await store.getBytes(key);
+    if (outFile) fs.writeFileSync(outFile, bytes);
+    return outFile ? `wrote ${outFile} (from ${store.s3Url(key)})` : Buffer.from(bytes).toString('utf8');
+  } catch (err) {
+    if (err instanceof NotFoundError) throw new CliError(`run ${id} has no report yet (${store.s3Url(key)} does not exist)`);
+    throw err;
+  }
+}
+
+function validRunId(id: string): string {
+  try {
+    return artifactKey(id);
+  } catch {
+    throw new CliError(`run id ${JSON.stringify(id)} is invalid: expected letters, digits and . _ = + -`, EXIT.usage);
+  }
+}

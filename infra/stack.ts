@@ -1,0 +1,507 @@
+// The local stack: Temporal dev server (gRPC + Web UI, history in SQLite) and MinIO, both bound to
+// 127.0.0.1, started as detached processes that outlive the CLI. This module is the only place that
+// knows how those servers start; see infra/docker-compose.yml for the container equivalent.
+//
+// Layout under <stateDir>:
+//   bin/temporal, bin/minio          pinned binaries (infra/install.ts)
+//   temporal/temporal.db             Temporal history, survives restarts
+//   minio/data/, minio/credentials.json (0600, generated once per install)
+//   logs/temporal.log, logs/minio.log
+//   run/temporal.pid, run/minio.pid  written only for processes tl started
+import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { type Config, credentialsFile } from '../lib/config';
+import { ensureInstalled, type GoTool, TOOLS } from './install';
+import { bucketExists, ensureBucket, type Probe, probeHttp, probeTemporal, type S3Target } from './probes';
+import {
+  isProcessOf,
+  logTail,
+  pidFileState,
+  portInUse,
+  removePidFile,
+  type Started,
+  startDetached,
+  stopProcess,
+} from './processes';
+
+export interface StackLog {
+  (line: string): void;
+}
+
+export interface ServiceStatus {
+  name: string;
+  url: string;
+  healthy: boolean;
+  pid?: number;
+  startedByTl: boolean;
+  detail?: string;
+}
+
+export interface StackStatus {
+  temporal: ServiceStatus;
+  temporalUi: ServiceStatus;
+  minio: ServiceStatus;
+  bucket: { name: string; exists: boolean };
+}
+
+/** Servers listen on loopback only: the dev server and MinIO are not meant to be reachable from the network. */
+const BIND_IP = '127.0.0.1';
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost']);
+const READY_TIMEOUT_MS = 60_000;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+interface Layout {
+  binDir: string;
+  temporalBin: string;
+  minioBin: string;
+  temporalDb: string;
+  minioData: string;
+  credentials: string;
+  temporalLog: string;
+  minioLog: string;
+  temporalPid: string;
+  minioPid: string;
+}
+
+function layout(stateDir: string): Layout {
+  const binDir = path.join(stateDir, 'bin');
+  return {
+    binDir,
+    temporalBin: path.join(binDir, 'temporal'),
+    minioBin: path.join(binDir, 'minio'),
+    temporalDb: path.join(stateDir, 'temporal', 'temporal.db'),
+    minioData: path.join(stateDir, 'minio', 'data'),
+    credentials: credentialsFile(stateDir),
+    temporalLog: path.join(stateDir, 'logs', 'temporal.log'),
+    minioLog: path.join(stateDir, 'logs', 'minio.log'),
+    temporalPid: path.join(stateDir, 'run', 'temporal.pid'),
+    minioPid: path.join(stateDir, 'run', 'minio.pid'),
+  };
+}
+
+interface Endpoints {
+  temporalHost: string;
+  temporalPort: number;
+  uiPort: number;
+  uiUrl: string;
+  minioHost: string;
+  minioPort: number;
+  consolePort: number;
+  minioLiveUrl: string;
+}
+
+function endpoints(config: Config): Endpoints {
+  const address = config.temporal.address;
+  const colon = address.lastIndexOf(':');
+  const temporalHost = address.slice(0, colon);
+  const s3 = new URL(config.s3.endpoint);
+  const minioPort = Number(s3.port || (s3.protocol === 'https:' ? 443 : 80));
+  return {
+    temporalHost,
+    temporalPort: Number(address.slice(colon + 1)),
+    uiPort: config.temporal.uiPort,
+    uiUrl: `http://${temporalHost}:${config.temporal.uiPort}`,
+    minioHost: s3.hostname,
+    minioPort,
+    // MinIO's console needs a port of its own; the one after the S3 port keeps 9000/9001 by default.
+    consolePort: minioPort + 1,
+    minioLiveUrl: new URL('/minio/health/live', s3).toString(),
+  };
+}
+
+/** `up` only starts servers on this machine; anything else is a configuration mistake worth naming. */
+function requireLocalEndpoints(config: Config, ep: Endpoints): void {
+  if (!LOOPBACK_HOSTS.has(ep.temporalHost)) {
+    throw new Error(
+      `TL_TEMPORAL_ADDRESS=${config.temporal.address} is not a loopback address; tl stack up only starts a local stack on ${BIND_IP} (e.g. ${BIND_IP}:7233)`,
+    );
+  }
+  const s3 = new URL(config.s3.endpoint);
+  if (s3.protocol !== 'http:' || !LOOPBACK_HOSTS.has(ep.minioHost) || (s3.pathname !== '/' && s3.pathname !== '')) {
+    throw new Error(
+      `TL_S3_ENDPOINT=${config.s3.endpoint} is not a local http endpoint; tl stack up only starts MinIO on http://${BIND_IP}:<port>`,
+    );
+  }
+  if (ep.consolePort > 65535) throw new Error(`TL_S3_ENDPOINT port ${ep.minioPort} leaves no room for the MinIO console on port+1`);
+  const ports = [
+    [ep.temporalPort, 'TL_TEMPORAL_ADDRESS'],
+    [ep.uiPort, 'TL_TEMPORAL_UI_PORT'],
+    [ep.minioPort, 'TL_S3_ENDPOINT'],
+    [ep.consolePort, 'TL_S3_ENDPOINT port + 1 (MinIO console)'],
+  ] as const;
+  for (let i = 0; i < ports.length; i++) {
+    for (let j = i + 1; j < ports.length; j++) {
+      if (ports[i]![0] === ports[j]![0]) throw new Error(`port ${ports[i]![0]} is used twice: ${ports[i]![1]} and ${ports[j]![1]}`);
+    }
+  }
+}
+
+// ---- credentials ---------------------------------------------------------------------------
+
+interface Credentials {
+  accessKey: string;
+  secretKey: string;
+}
+
+function readCredentials(file: string): Credentials | undefined {
+  try {
+    const parsed = JSON.parse(fs.readFileSync(file, 'utf8')) as Partial<Credentials>;
+    if (typeof parsed.accessKey === 'string' && typeof parsed.secretKey === 'string') {
+      return { accessKey: parsed.accessKey, secretKey: parsed.secretKey };
+    }
+  } catch {
+    /* missing or unreadable: treated as not generated */
+  }
+  return undefined;
+}
+
+/** MinIO root credentials for this install: random, generated once, kept 0600 next to the data. */
+function ensureCredentials(file: string, log: StackLog): Credentials {
+  const existing = readCredentials(file);
+  if (existing) {
+    if ((fs.statSync(file).mode & 0o077) !== 0) {
+      fs.chmodSync(file, 0o600);
+      log(`minio: ${file} was readable by others; set its mode to 0600`);
+    }
+    return existing;
+  }
+  if (fs.existsSync(file)) throw new Error(`${file} exists but is not {"accessKey","secretKey"} JSON; fix or delete it`);
+  // MinIO limits: access key 3-20 characters, secret key 8-40.
+  const creds: Credentials = { accessKey: `tl-${randomBytes(8).toString('hex')}`, secretKey: randomBytes(30).toString('base64url') };
+  fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+  try {
+    fs.writeFileSync(file, `${JSON.stringify(creds, null, 2)}\n`, { mode: 0o600, flag: 'wx' });
+  } catch (err) {
+    // Another `up` won the race: use what it wrote.
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return ensureCredentials(file, log);
+    throw err;
+  }
+  log(`minio: generated root credentials in ${file} (mode 0600)`);
+  return creds;
+}
+
+/**
+ * Credentials for bucket operations. A MinIO that tl runs only knows its generated root credentials;
+ * for any other, the explicit TL_S3_* ones come first (loadConfig already falls back to the generated ones).
+ */
+function s3Target(config: Config, generated: Credentials | undefined, minioIsOurs: boolean): S3Target | undefined {
+  const useGenerated = minioIsOurs && generated !== undefined;
+  const accessKeyId = useGenerated ? generated.accessKey : config.s3.accessKeyId || generated?.accessKey;
+  const secretAccessKey = useGenerated ? generated.secretKey : config.s3.secretAccessKey || generated?.secretKey;
+  if (!accessKeyId || !secretAccessKey) return undefined;
+  return { endpoint: config.s3.endpoint, region: config.s3.region, bucket: config.s3.bucket, accessKeyId, secretAccessKey };
+}
+
+// ---- services ------------------------------------------------------------------------------
+
+interface Service {
+  name: 'temporal' | 'minio';
+  tool: GoTool;
+  binary: string;
+  pidFile: string;
+  logFile: string;
+  /** Ports the server binds; all must be free before starting it. */
+  ports: { port: number; what: string; setting: string }[];
+  /** The primary endpoint answers: something healthy of this kind is listening. */
+  probeMain(): Promise<Probe>;
+  /** Every endpoint the server provides is ready. */
+  probeAll(): Promise<Probe>;
+  /** Creates directories/credentials and returns the command line and environment. */
+  prepare(log: StackLog): { args: string[]; env: NodeJS.ProcessEnv };
+  /** Shown when the primary endpoint answers but was not started by tl. */
+  describe: string;
+}
+
+/** The parent's environment without S3 secrets, so servers see only what they need. */
+function baseEnv(): NodeJS.ProcessEnv {
+  const env = { ...process.env };
+  for (const key of ['TL_S3_ACCESS_KEY', 'TL_S3_SECRET_KEY', 'MINIO_ROOT_USER', 'MINIO_ROOT_PASSWORD']) delete env[key];
+  return env;
+}
+
+function temporalService(config: Config, l: Layout, ep: Endpoints): Service {
+  const { namespace } = config.temporal;
+  const probeMain = () => probeTemporal(config.temporal.address, namespace);
+  return {
+    name: 'temporal',
+    tool: TOOLS.temporal,
+    binary: l.temporalBin,
+    pidFile: l.temporalPid,
+    logFile: l.temporalLog,
+    ports: [
+      { port: ep.temporalPort, what: 'Temporal gRPC', setting: 'TL_TEMPORAL_ADDRESS' },
+      { port: ep.uiPort, what: 'Temporal Web UI', setting: 'TL_TEMPORAL_UI_PORT' },
+    ],
+    probeMain,
+    async probeAll() {
+      const [grpc, ui] = await Promise.all([probeMain(), probeHttp(ep.uiUrl)]);
+      return { ok: grpc.ok && ui.ok, detail: grpc.ok && ui.ok ? `${grpc.detail}; UI ${ep.uiUrl}: 200` : grpc.ok ? ui.detail : grpc.detail };
+    },
+    prepare() {
+      fs.mkdirSync(path.dirname(l.temporalDb), { recursive: true, mode: 0o700 });
+      const args = [
+        'server', 'start-dev',
+        '--ip', BIND_IP,
+        '--port', String(ep.temporalPort),
+        '--ui-ip', BIND_IP,
+        '--ui-port', String(ep.uiPort),
+        '--db-filename', l.temporalDb, // SQLite file: workflow history survives restarts
+        '--namespace', namespace, // registered at start-up ("default" always is; naming it again is harmless)
+        '--log-format', 'json',
+      ];
+      return { args, env: baseEnv() };
+    },
+    describe: `Temporal at ${config.temporal.address}`,
+  };
+}
+
+function minioService(config: Config, l: Layout, ep: Endpoints): Service {
+  const probe = () => probeHttp(ep.minioLiveUrl);
+  return {
+    name: 'minio',
+    tool: TOOLS.minio,
+    binary: l.minioBin,
+    pidFile: l.minioPid,
+    logFile: l.minioLog,
+    ports: [
+      { port: ep.minioPort, what: 'MinIO S3 API', setting: 'TL_S3_ENDPOINT' },
+      { port: ep.consolePort, what: 'MinIO console (S3 port + 1)', setting: 'TL_S3_ENDPOINT' },
+    ],
+    probeMain: probe,
+    probeAll: probe,
+    prepare(log) {
+      fs.mkdirSync(l.minioData, { recursive: true, mode: 0o700 });
+      const creds = ensureCredentials(l.credentials, log);
+      const args = ['server', l.minioData, '--address', `${BIND_IP}:${ep.minioPort}`, '--console-address', `${BIND_IP}:${ep.consolePort}`];
+      return { args, env: { ...baseEnv(), MINIO_ROOT_USER: creds.accessKey, MINIO_ROOT_PASSWORD: creds.secretKey } };
+    },
+    describe: `MinIO at ${config.s3.endpoint}`,
+  };
+}
+
+/** Polls until every endpoint is ready; on failure names the log file (and stops what it just started). */
+async function waitReady(svc: Service, pid: number, started: Started | undefined, log: StackLog): Promise<void> {
+  const t0 = Date.now();
+  let nextNote = t0 + 10_000;
+  for (;;) {
+    const probe = await svc.probeAll();
+    if (probe.ok) {
+      log(`${svc.name}: healthy after ${((Date.now() - t0) / 1000).toFixed(1)} s (${probe.detail})`);
+      return;
+    }
+    const exit = started?.exit();
+    if (exit || !isProcessOf(pid, svc.binary)) {
+      removePidFile(svc.pidFile);
+      const how = exit ? (exit.signal ? `signal ${exit.signal}` : `code ${exit.code}`) : 'unknown status';
+      throw new Error(`${svc.name} (pid ${pid}) exited during start-up (${how}). Read ${svc.logFile}; its last lines:\n${logTail(svc.logFile)}`);
+    }
+    if (Date.now() - t0 > READY_TIMEOUT_MS) {
+      let stopped = '';
+      if (started) {
+        await stopProcess(pid, svc.binary).catch(() => undefined);
+        removePidFile(svc.pidFile);
+        stopped = ` Stopped pid ${pid}.`;
+      }
+      throw new Error(
+        `${svc.name} (pid ${pid}) did not become healthy within ${READY_TIMEOUT_MS / 1000} s (${probe.detail}).${stopped} ` +
+          `Read ${svc.logFile}; its last lines:\n${logTail(svc.logFile)}`,
+      );
+    }
+    if (Date.now() > nextNote) {
+      log(`${svc.name}: still waiting (${probe.detail})`);
+      nextNote += 10_000;
+    }
+    await sleep(250);
+  }
+}
+
+type Plan = { kind: 'ours'; pid: number } | { kind: 'foreign' } | { kind: 'start' };
+
+/**
+ * Decides what `up` does for svc. Runs for every service before anything starts, so a port
+ * conflict on one does not leave the other half-started. Changes nothing but stale pid files.
+ */
+async function plan(svc: Service, log: StackLog): Promise<Plan> {
+  const state = pidFileState(svc.pidFile, svc.binary);
+  if (state.kind === 'running') return { kind: 'ours', pid: state.pid };
+  if (state.kind === 'stale') {
+    log(`${svc.name}: removing stale pid file ${svc.pidFile} (pid ${state.pid} is no longer ${svc.binary})`);
+    removePidFile(svc.pidFile);
+  }
+  const main = await svc.probeMain();
+  if (main.ok) {
+    log(`${svc.name}: ${svc.describe} is already running but was not started by tl; leaving it alone`);
+    const all = await svc.probeAll();
+    if (!all.ok) log(`${svc.name}: warning: ${all.detail}`);
+    return { kind: 'foreign' };
+  }
+  for (const p of svc.ports) {
+    if (await portInUse(BIND_IP, p.port)) {
+      throw new Error(
+        `${svc.name}: cannot start: ${BIND_IP}:${p.port} (${p.what}) is in use by a process that is not a healthy ${svc.describe} ` +
+          `(${main.detail}). Stop that process, or pick another port with ${p.setting}.`,
+      );
+    }
+  }
+  return { kind: 'start' };
+}
+
+/** Returns whether the service is tl's own (running or just started) rather than a foreign one. */
+async function carryOut(svc: Service, p: Plan, binDir: string, log: StackLog): Promise<boolean> {
+  if (p.kind === 'foreign') return false;
+  if (p.kind === 'ours') {
+    const probe = await svc.probeAll();
+    if (probe.ok) {
+      log(`${svc.name}: already running (pid ${p.pid}, started by tl)`);
+    } else {
+      log(`${svc.name}: pid ${p.pid} (started by tl) is not healthy yet (${probe.detail}); waiting`);
+      await waitReady(svc, p.pid, undefined, log);
+    }
+    return true;
+  }
+  await ensureInstalled(svc.tool, binDir, log);
+  const { args, env } = svc.prepare(log);
+  fs.mkdirSync(path.dirname(svc.pidFile), { recursive: true, mode: 0o700 });
+  log(`${svc.name}: starting ${svc.binary} ${args.join(' ')}`);
+  const started = startDetached(svc.binary, args, { logFile: svc.logFile, pidFile: svc.pidFile, env });
+  log(`${svc.name}: pid ${started.pid}, log ${svc.logFile}; waiting for health`);
+  await waitReady(svc, started.pid, started, log);
+  return true;
+}
+
+/** Waits for both, then throws the first failure (so one failing does not orphan the other's wait). */
+async function both<T>(a: Promise<T>, b: Promise<T>): Promise<[T, T]> {
+  const [ra, rb] = await Promise.allSettled([a, b]);
+  if (ra.status === 'rejected') throw ra.reason;
+  if (rb.status === 'rejected') throw rb.reason;
+  return [ra.value, rb.value];
+}
+
+async function createBucket(target: S3Target, log: StackLog): Promise<void> {
+  // MinIO reports live slightly before it accepts bucket operations; retry briefly.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const created = await ensureBucket(target);
+      log(created ? `minio: created bucket ${target.bucket}` : `minio: bucket ${target.bucket} exists`);
+      return;
+    } catch (err) {
+      if (attempt >= 10 || /rejected access key/.test(String(err))) throw err;
+      await sleep(500);
+    }
+  }
+}
+
+// ---- public API ----------------------------------------------------------------------------
+
+/** Installs what is missing, starts what is not running, waits until healthy, creates the bucket. Idempotent. */
+export async function stackUp(config: Config, log: StackLog): Promise<StackStatus> {
+  const t0 = Date.now();
+  const l = layout(config.stateDir);
+  const ep = endpoints(config);
+  requireLocalEndpoints(config, ep);
+
+  const before = await stackStatus(config);
+  if (before.temporal.healthy && before.temporalUi.healthy && before.minio.healthy && before.bucket.exists) {
+    log(`stack already up (Temporal ${before.temporal.url}, UI ${before.temporalUi.url}, MinIO ${before.minio.url}, bucket ${before.bucket.name}): nothing to do`);
+    return before;
+  }
+
+  const temporal = temporalService(config, l, ep);
+  const minio = minioService(config, l, ep);
+  const [temporalPlan, minioPlan] = await both(plan(temporal, log), plan(minio, log));
+  const [, ours] = await both(carryOut(temporal, temporalPlan, l.binDir, log), carryOut(minio, minioPlan, l.binDir, log));
+
+  const generated = readCredentials(l.credentials);
+  if (ours && config.s3.accessKeyId && generated && config.s3.accessKeyId !== generated.accessKey) {
+    log(`minio: warning: TL_S3_ACCESS_KEY is set, but the local MinIO uses the generated credentials in ${l.credentials}; unset TL_S3_ACCESS_KEY/TL_S3_SECRET_KEY to use them`);
+  }
+  const target = s3Target(config, generated, ours);
+  if (!target) {
+    throw new Error(
+      ours
+        ? `${l.credentials} is missing, so the credentials of the running MinIO are unknown: set TL_S3_ACCESS_KEY/TL_S3_SECRET_KEY, or \`tl stack down\` and \`up\` to generate new ones`
+        : `${minio.describe} was not started by tl and no S3 credentials are set: set TL_S3_ACCESS_KEY and TL_S3_SECRET_KEY`,
+    );
+  }
+  await createBucket(target, log);
+
+  const after = await stackStatus(config);
+  log(`stack up in ${((Date.now() - t0) / 1000).toFixed(1)} s: Temporal ${after.temporal.url}, UI ${after.temporalUi.url}, MinIO ${after.minio.url} (console http://${BIND_IP}:${ep.consolePort}), bucket ${after.bucket.name}`);
+  return after;
+}
+
+/** Stops the servers tl started (verified by pid file and /proc cmdline); leaves anything else alone. */
+export async function stackDown(config: Config, log: StackLog): Promise<void> {
+  const l = layout(config.stateDir);
+  const ep = endpoints(config);
+  const services = [temporalService(config, l, ep), minioService(config, l, ep)];
+  await both(...(services.map(async (svc) => {
+    const state = pidFileState(svc.pidFile, svc.binary);
+    if (state.kind === 'running') {
+      log(`${svc.name}: stopping pid ${state.pid} (SIGTERM)`);
+      const how = await stopProcess(state.pid, svc.binary);
+      removePidFile(svc.pidFile);
+      log(`${svc.name}: stopped (${how === 'killed' ? 'SIGKILL after timeout' : 'exited'})`);
+    } else if (state.kind === 'stale') {
+      removePidFile(svc.pidFile);
+      log(`${svc.name}: removed stale pid file ${svc.pidFile} (pid ${state.pid} is no longer ${svc.binary}; not signalled)`);
+    }
+    if ((await svc.probeMain()).ok) {
+      log(`${svc.name}: ${svc.describe} is running but was not started by tl; leaving it alone`);
+    } else if (state.kind !== 'running') {
+      log(`${svc.name}: not running`);
+    }
+  }) as [Promise<void>, Promise<void>]));
+}
+
+/** Health and ownership of each service; never starts or stops anything. */
+export async function stackStatus(config: Config): Promise<StackStatus> {
+  const l = layout(config.stateDir);
+  const ep = endpoints(config);
+  const [grpc, ui, live] = await Promise.all([
+    probeTemporal(config.temporal.address, config.temporal.namespace),
+    probeHttp(ep.uiUrl),
+    probeHttp(ep.minioLiveUrl),
+  ]);
+  const temporalPid = pidFileState(l.temporalPid, l.temporalBin);
+  const minioPid = pidFileState(l.minioPid, l.minioBin);
+
+  const ownership = (state: ReturnType<typeof pidFileState>, file: string): { pid?: number; startedByTl: boolean; note: string } => {
+    if (state.kind === 'running') return { pid: state.pid, startedByTl: true, note: '' };
+    if (state.kind === 'stale') return { startedByTl: false, note: `; stale pid file ${file} (pid ${state.pid})` };
+    return { startedByTl: false, note: '' };
+  };
+  const tOwn = ownership(temporalPid, l.temporalPid);
+  const mOwn = ownership(minioPid, l.minioPid);
+
+  let exists = false;
+  let bucketNote = '';
+  const target = s3Target(config, readCredentials(l.credentials), minioPid.kind === 'running');
+  if (live.ok && target) {
+    try {
+      exists = await bucketExists(target);
+    } catch (err) {
+      bucketNote = `; bucket check failed: ${(err as Error).message}`;
+    }
+  } else if (live.ok) {
+    bucketNote = '; no S3 credentials to check the bucket';
+  }
+
+  const entry = (name: string, url: string, probe: Probe, own: { pid?: number; startedByTl: boolean; note: string }, extra = ''): ServiceStatus => ({
+    name,
+    url,
+    healthy: probe.ok,
+    ...(own.pid !== undefined ? { pid: own.pid } : {}),
+    startedByTl: own.startedByTl,
+    detail: `${probe.detail}${own.note}${probe.ok && !own.startedByTl ? '; not started by tl' : ''}${extra}`,
+  });
+  return {
+    temporal: entry('temporal', config.temporal.address, grpc, tOwn),
+    // The UI is served by the same process as the frontend.
+    temporalUi: entry('temporal-ui', ep.uiUrl, ui, tOwn),
+    minio: entry('minio', config.s3.endpoint, live, mOwn, bucketNote),
+    bucket: { name: config.s3.bucket, exists },
+  };
+}

@@ -1,0 +1,136 @@
+// The stored dataset format: uint8 image shards + label shards + a manifest that names them.
+// The manifest is stored under its own SHA-256, which is the dataset's identity.
+import type { ArtifactStore, StoredObject } from './store';
+import { sha256Hex } from './store';
+
+export const DATASET_FORMAT = 'tl.dataset/v1';
+
+export interface ShardRef {
+  count: number;
+  images: StoredObject; // count × H × W × C uint8, row-major
+  labels: StoredObject; // count uint8
+}
+
+export interface SplitManifest {
+  count: number;
+  classCounts: number[];
+  shards: ShardRef[];
+}
+
+export interface DatasetManifest {
+  format: typeof DATASET_FORMAT;
+  name: string;
+  imageShape: [number, number, number];
+  classNames: string[];
+  source: { kind: string; location: string; files: { name: string; sha256: string; bytes: number }[] };
+  splits: Record<string, SplitManifest>;
+}
+
+export interface StoredManifest {
+  key: string;
+  sha256: string;
+  manifest: DatasetManifest;
+}
+
+export async function storeManifest(store: ArtifactStore, prefix: string, manifest: DatasetManifest): Promise<StoredManifest> {
+  const bytes = Buffer.from(JSON.stringify(manifest, null, 2));
+  const stored = await store.putContent(`${prefix}/manifests`, bytes, '.json', 'application/json');
+  return { key: stored.key, sha256: stored.sha256, manifest };
+}
+
+export async function loadManifest(store: ArtifactStore, key: string): Promise<DatasetManifest> {
+  const manifest = await store.getJson<DatasetManifest>(key);
+  if (manifest.format !== DATASET_FORMAT) {
+    throw new Error(`${key}: not a tl dataset manifest (format ${JSON.stringify(manifest.format)}, expected ${DATASET_FORMAT})`);
+  }
+  return manifest;
+}
+
+export interface SplitData {
+  count: number;
+  imageShape: [number, number, number];
+  images: Uint8Array;
+  labels: Uint8Array;
+}
+
+/** Reads one split's shards (hash-verified by the store) into memory. */
+export async function loadSplit(store: ArtifactStore, manifest: DatasetManifest, split: string): Promise<SplitData> {
+  const entry = manifest.splits[split];
+  if (!entry) throw new Error(`dataset ${manifest.name} has no split ${JSON.stringify(split)} (has ${Object.keys(manifest.splits).join(', ')})`);
+  const pixels = manifest.imageShape.reduce((a, b) => a * b, 1);
+  const images = new Uint8Array(entry.count * pixels);
+  const labels = new Uint8Array(entry.count);
+  let offset = 0;
+  for (const shard of entry.shards) {
+    const [img, lab] = await Promise.all([store.getBytes(shard.images.key), store.getBytes(shard.labels.key)]);
+    if (img.length !== shard.count * pixels || lab.length !== shard.count) {
+      throw new Error(`shard ${shard.images.key}: expected ${shard.count} images, found ${img.length / pixels} images and ${lab.length} labels`);
+    }
+    images.set(img, offset * pixels);
+    labels.set(lab, offset);
+    offset += shard.count;
+  }
+  return { count: entry.count, imageShape: manifest.imageShape, images, labels };
+}
+
+/** Small, fast, seedable PRNG (mulberry32): the same seed gives the same sequence everywhere. */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Fisher–Yates permutation of 0..n-1 driven by a seed. */
+export function seededPermutation(n: number, seed: number): Uint32Array {
+  const random = seededRandom(seed);
+  const perm = new Uint32Array(n);
+  for (let i = 0; i < n; i++) perm[i] = i;
+  for (let i = n - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    const t = perm[i];
+    perm[i] = perm[j];
+    perm[j] = t;
+  }
+  return perm;
+}
+
+/** Splits (a seeded subset of) the training split into train and validation indices. */
+export function trainValidationSplit(
+  count: number,
+  opts: { seed: number; validationFraction: number; limit?: number },
+): { train: Uint32Array; validation: Uint32Array } {
+  const perm = seededPermutation(count, opts.seed);
+  const used = opts.limit && opts.limit < count ? perm.subarray(0, opts.limit) : perm;
+  const nVal = Math.max(1, Math.round(used.length * opts.validationFraction));
+  return { validation: used.slice(0, nVal), train: used.slice(nVal) };
+}
+
+/** Copies the selected images into a float batch scaled to [0, 1], and one-hot labels. */
+export function gatherBatch(
+  data: SplitData,
+  indices: ArrayLike<number>,
+  numClasses: number,
+): { x: Float32Array; y: Float32Array; labels: Uint8Array } {
+  const pixels = data.imageShape[0] * data.imageShape[1] * data.imageShape[2];
+  const x = new Float32Array(indices.length * pixels);
+  const y = new Float32Array(indices.length * numClasses);
+  const labels = new Uint8Array(indices.length);
+  for (let b = 0; b < indices.length; b++) {
+    const src = indices[b] * pixels;
+    const dst = b * pixels;
+    for (let p = 0; p < pixels; p++) x[dst + p] = data.images[src + p] / 255;
+    labels[b] = data.labels[indices[b]];
+    y[b * numClasses + labels[b]] = 1;
+  }
+  return { x, y, labels };
+}
+
+/** A stable identity for a set of source files, from their content hashes. */
+export function sourceFingerprint(files: { name: string; sha256: string }[]): string {
+  return sha256Hex(files.map((f) => `${f.name}:${f.sha256}`).sort().join('\n'));
+}

@@ -1,0 +1,107 @@
+// The small JSON values that cross workflow history: inputs, keys, metrics. Never tensors or images.
+import type { EpochRecord } from './report';
+
+export interface LabCnnOptions {
+  /** --source: directory, http(s) base URL, `canonical`, or s3://bucket/prefix. Default: TL_FASHION_MNIST_DIR. */
+  source?: string;
+  epochs: number;
+  batchSize: number;
+  learningRate: number;
+  seed: number;
+  validationFraction: number;
+  /** Train on a seeded subset of this many training images (train + validation). */
+  limit?: number;
+}
+
+export const LAB_CNN_DEFAULTS: LabCnnOptions = {
+  epochs: 10,
+  batchSize: 64,
+  learningRate: 0.001,
+  seed: 42,
+  validationFraction: 0.1,
+};
+
+export interface IngestResult {
+  manifestKey: string;
+  datasetSha256: string;
+  cached: boolean;
+  counts: Record<string, number>;
+  classNames: string[];
+  seconds: number;
+}
+
+export interface TrainInput {
+  runId: string;
+  manifestKey: string;
+  options: LabCnnOptions;
+}
+
+export interface TrainResult {
+  modelPrefix: string;
+  history: EpochRecord[];
+  resumedFromEpoch: number;
+  trainCount: number;
+  validationCount: number;
+  seconds: number;
+  imagesPerSecond: number;
+  backend: string;
+}
+
+export interface EvaluateInput {
+  runId: string;
+  manifestKey: string;
+  options: LabCnnOptions;
+  ingest: IngestResult;
+  train: TrainResult;
+  timings: Record<string, number>;
+}
+
+export interface EvaluateResult {
+  testAccuracy: number;
+  macroF1: number;
+  testCount: number;
+  reportKeys: { json: string; html: string; markdown: string };
+}
+
+export interface LabCnnRunResult {
+  runId: string;
+  manifestKey: string;
+  modelKey: string;
+  testAccuracy: number;
+  macroF1: number;
+  reportKeys: EvaluateResult['reportKeys'];
+  history: EpochRecord[];
+  resumedFromEpoch: number;
+}
+
+/** Live progress, returned by the `progress` query. */
+export interface RunProgress {
+  pipeline: string;
+  step: 'starting' | 'ingest' | 'train' | 'evaluate' | 'done' | 'failed';
+  steps: string[];
+  detail?: StepProgress;
+  testAccuracy?: number;
+}
+
+/** Sent by long activities (throttled) so the query can report inside-step progress. */
+export interface StepProgress {
+  step: string;
+  epoch?: number;
+  epochs?: number;
+  batch?: number;
+  batches?: number;
+  loss?: number;
+  accuracy?: number;
+  valAccuracy?: number;
+  imagesPerSecond?: number;
+  message?: string;
+}
+
+/** Where a run keeps its artifacts. */
+export const runKeys = (runId: string) => ({
+  checkpoint: (epoch: number) => `runs/${runId}/checkpoints/epoch-${String(epoch).padStart(3, '0')}`,
+  model: `runs/${runId}/model`,
+  reportJson: `runs/${runId}/report/report.json`,
+  reportHtml: `runs/${runId}/report/report.html`,
+  reportMarkdown: `runs/${runId}/report/report.md`,
+});

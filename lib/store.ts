@@ -1,0 +1,240 @@
+// The artifact store: every object in S3 carries its SHA-256 (metadata `sha256`),
+// checked on every read. S3 makes an object visible only once its PUT (or the
+// completion of its multipart upload) succeeds, so a reader never sees half an object
+// under its final key; callers that publish several objects write the small pointer
+// object (manifest, model.json) last.
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { Readable } from 'node:stream';
+import {
+  S3Client,
+  HeadObjectCommand,
+  GetObjectCommand,
+  PutObjectCommand,
+  DeleteObjectCommand,
+  ListObjectsV2Command,
+  HeadBucketCommand,
+  CreateBucketCommand,
+} from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
+import type { Config } from './config';
+import { requireS3Credentials } from './config';
+
+export class IntegrityError extends Error {
+  constructor(readonly key: string, expected: string, actual: string) {
+    super(`s3 object ${key}: SHA-256 mismatch (recorded ${expected}, read ${actual}); the object is corrupt`);
+    this.name = 'IntegrityError';
+  }
+}
+
+export class NotFoundError extends Error {
+  constructor(readonly key: string) {
+    super(`s3 object ${key} does not exist`);
+    this.name = 'NotFoundError';
+  }
+}
+
+export class InvalidKeyError extends Error {
+  constructor(part: string, why: string) {
+    super(`invalid S3 key part ${JSON.stringify(part)}: ${why}`);
+    this.name = 'InvalidKeyError';
+  }
+}
+
+export interface StoredObject {
+  key: string;
+  sha256: string;
+  size: number;
+}
+
+const KEY_PART = /^[A-Za-z0-9][A-Za-z0-9._=+-]{0,199}$/;
+
+/** Joins validated parts into a key: user strings never reach S3 unchecked. */
+export function artifactKey(...parts: string[]): string {
+  for (const part of parts) {
+    for (const segment of part.split('/')) {
+      if (!KEY_PART.test(segment) || segment.includes('..')) {
+        throw new InvalidKeyError(segment, 'expected letters, digits and . _ = + - (no empty or ".." segments)');
+      }
+    }
+  }
+  return parts.join('/');
+}
+
+export function sha256Hex(bytes: Uint8Array | string): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+export async function sha256File(filePath: string): Promise<{ sha256: string; size: number }> {
+  const hash = createHash('sha256');
+  let size = 0;
+  for await (const chunk of fs.createReadStream(filePath)) {
+    hash.update(chunk as Buffer);
+    size += (chunk as Buffer).length;
+  }
+  return { sha256: hash.digest('hex'), size };
+}
+
+/** Above this size uploads go multipart (streamed in parts) instead of one PUT. */
+const MULTIPART_THRESHOLD = 16 * 1024 * 1024;
+const PART_SIZE = 8 * 1024 * 1024;
+
+export class ArtifactStore {
+  constructor(
+    readonly s3: S3Client,
+    readonly bucket: string,
+  ) {}
+
+  static fromConfig(config: Config): ArtifactStore {
+    requireS3Credentials(config);
+    const s3 = new S3Client({
+      endpoint: config.s3.endpoint,
+      region: config.s3.region,
+      forcePathStyle: true,
+      credentials: { accessKeyId: config.s3.accessKeyId, secretAccessKey: config.s3.secretAccessKey },
+      maxAttempts: 5,
+    });
+    return new ArtifactStore(s3, config.s3.bucket);
+  }
+
+  s3Url(key: string): string {
+    return `s3://${this.bucket}/${key}`;
+  }
+
+  async ensureBucket(): Promise<void> {
+    try {
+      await this.s3.send(new HeadBucketCommand({ Bucket: this.bucket }));
+    } catch {
+      await this.s3.send(new CreateBucketCommand({ Bucket: this.bucket }));
+    }
+  }
+
+  /** Size and recorded SHA-256 of an object, or undefined when absent. */
+  async head(key: string): Promise<StoredObject | undefined> {
+    try {
+      const out = await this.s3.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }));
+      return { key, sha256: out.Metadata?.sha256 ?? '', size: Number(out.ContentLength ?? 0) };
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+  }
+
+  async putBytes(key: string, bytes: Uint8Array, contentType = 'application/octet-stream'): Promise<StoredObject> {
+    const sha256 = sha256Hex(bytes);
+    await this.s3.send(
+      new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: bytes, ContentType: contentType, Metadata: { sha256 } }),
+    );
+    return { key, sha256, size: bytes.length };
+  }
+
+  async putJson(key: string, value: unknown): Promise<StoredObject> {
+    return this.putBytes(key, Buffer.from(JSON.stringify(value, null, 2)), 'application/json');
+  }
+
+  /** Streams a file up (multipart when large); the hash is computed first so it can be recorded. */
+  async putFile(key: string, filePath: string, contentType = 'application/octet-stream'): Promise<StoredObject> {
+    const { sha256, size } = await sha256File(filePath);
+    if (size < MULTIPART_THRESHOLD) {
+      return this.putBytes(key, await fs.promises.readFile(filePath), contentType);
+    }
+    const upload = new Upload({
+      client: this.s3,
+      partSize: PART_SIZE,
+      queueSize: 2,
+      leavePartsOnError: false,
+      params: { Bucket: this.bucket, Key: key, Body: fs.createReadStream(filePath), ContentType: contentType, Metadata: { sha256 } },
+    });
+    await upload.done();
+    return { key, sha256, size };
+  }
+
+  /**
+   * Stores bytes under a key derived from their hash (`<prefix>/<sha256><ext>`).
+   * Writing the same content twice is a no-op, which makes retried activities idempotent.
+   */
+  async putContent(prefix: string, bytes: Uint8Array, ext = '', contentType?: string): Promise<StoredObject> {
+    const sha256 = sha256Hex(bytes);
+    const key = `${prefix}/${sha256}${ext}`;
+    const existing = await this.head(key);
+    if (existing && existing.sha256 === sha256) return existing;
+    return this.putBytes(key, bytes, contentType);
+  }
+
+  async getBytes(key: string): Promise<Uint8Array> {
+    let out;
+    try {
+      out = await this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
+    } catch (err) {
+      if (isNotFound(err)) throw new NotFoundError(key);
+      throw err;
+    }
+    const bytes = await out.Body!.transformToByteArray();
+    verify(key, out.Metadata?.sha256, sha256Hex(bytes));
+    return bytes;
+  }
+
+  async getJson<T>(key: string): Promise<T> {
+    const bytes = await this.getBytes(key);
+    return JSON.parse(Buffer.from(bytes).toString('utf8')) as T;
+  }
+
+  /** Streams an object to a file, verifying its hash; the file appears only once verified. */
+  async getFile(key: string, destination: string): Promise<StoredObject> {
+    let out;
+    try {
+      out = await this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
+    } catch (err) {
+      if (isNotFound(err)) throw new NotFoundError(key);
+      throw err;
+    }
+    await fs.promises.mkdir(path.dirname(destination), { recursive: true });
+    const partial = `${destination}.partial-${process.pid}`;
+    const hash = createHash('sha256');
+    let size = 0;
+    const body = out.Body as Readable;
+    body.on('data', (chunk: Buffer) => {
+      hash.update(chunk);
+      size += chunk.length;
+    });
+    try {
+      await pipeline(body, fs.createWriteStream(partial));
+      const sha256 = hash.digest('hex');
+      verify(key, out.Metadata?.sha256, sha256);
+      await fs.promises.rename(partial, destination);
+      return { key, sha256, size };
+    } catch (err) {
+      await fs.promises.rm(partial, { force: true });
+      throw err;
+    }
+  }
+
+  async list(prefix: string): Promise<string[]> {
+    const keys: string[] = [];
+    let token: string | undefined;
+    do {
+      const out = await this.s3.send(
+        new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: token }),
+      );
+      for (const o of out.Contents ?? []) if (o.Key) keys.push(o.Key);
+      token = out.IsTruncated ? out.NextContinuationToken : undefined;
+    } while (token);
+    return keys;
+  }
+
+  async delete(key: string): Promise<void> {
+    await this.s3.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key }));
+  }
+}
+
+function verify(key: string, recorded: string | undefined, actual: string): void {
+  if (!recorded) throw new IntegrityError(key, '(none)', actual);
+  if (recorded !== actual) throw new IntegrityError(key, recorded, actual);
+}
+
+function isNotFound(err: unknown): boolean {
+  const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
+  return e?.name === 'NotFound' || e?.name === 'NoSuchKey' || e?.$metadata?.httpStatusCode === 404;
+}

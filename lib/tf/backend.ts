@@ -1,0 +1,161 @@
+// Picks the TensorFlow.js backend when a worker starts. Native TensorFlow (tfjs-node[-gpu])
+// and WebGPU are optional packages, usually absent; wasm is the portable fast path and
+// gets the gradient kernels it lacks; cpu is the last resort. A backend forced through
+// TL_BACKEND must load or the worker fails: there is no silent fallback.
+import * as tf from '@tensorflow/tfjs';
+import fs = require('node:fs');
+import os = require('node:os');
+import path = require('node:path');
+import type { Worker } from 'node:worker_threads';
+import { registerWasmGradientKernels } from './wasm-gradients';
+
+export type BackendName = 'tensorflow' | 'webgpu' | 'wasm' | 'cpu';
+
+export interface BackendChoice {
+  name: BackendName;
+  /** Every backend attempted, in order; failed ones carry the reason. */
+  tried: { name: BackendName; error?: string }[];
+  /** wasm only: XNNPACK threads in use. */
+  threads?: number;
+}
+
+export function backendPreference(queue: 'cpu' | 'gpu'): BackendName[] {
+  return queue === 'gpu' ? ['tensorflow', 'webgpu', 'wasm', 'cpu'] : ['tensorflow', 'wasm', 'cpu'];
+}
+
+export async function initBackend(opts: { queue: 'cpu' | 'gpu'; forced: 'auto' | BackendName }): Promise<BackendChoice> {
+  const { queue, forced } = opts;
+  const tried: BackendChoice['tried'] = [];
+  for (const name of forced === 'auto' ? backendPreference(queue) : [forced]) {
+    try {
+      const { threads } = await load(name, queue);
+      tried.push({ name });
+      return { name, tried, ...(threads ? { threads } : {}) };
+    } catch (err) {
+      const reason = err instanceof Error ? err.message : String(err);
+      if (forced !== 'auto') {
+        throw new Error(`TL_BACKEND=${forced}: the '${forced}' backend could not be loaded: ${reason}`);
+      }
+      tried.push({ name, error: reason });
+    }
+  }
+  throw new Error(`no TensorFlow.js backend could be loaded: ${tried.map((t) => `${t.name}: ${t.error}`).join('; ')}`);
+}
+
+// A variable module name keeps tsc from needing the optional packages' types.
+const optionalRequire = (id: string): unknown => require(id);
+
+async function load(name: BackendName, queue: 'cpu' | 'gpu'): Promise<{ threads?: number }> {
+  switch (name) {
+    case 'tensorflow':
+      optionalRequire(queue === 'gpu' ? '@tensorflow/tfjs-node-gpu' : '@tensorflow/tfjs-node');
+      await activate('tensorflow');
+      return {};
+    case 'webgpu':
+      optionalRequire('@tensorflow/tfjs-backend-webgpu');
+      await activate('webgpu');
+      return {};
+    case 'wasm':
+      return loadWasm();
+    case 'cpu':
+      await activate('cpu');
+      return {};
+  }
+}
+
+/** tf.setBackend only logs why a backend failed; on failure, rerun its factory to get the reason. */
+async function activate(name: string): Promise<void> {
+  const factory = tf.findBackendFactory(name);
+  if (!factory) throw new Error(`no '${name}' backend is registered with @tensorflow/tfjs ${tf.version.tfjs} (package version mismatch?)`);
+  if (await tf.setBackend(name)) {
+    await tf.ready();
+    return;
+  }
+  try {
+    (await factory()).dispose();
+  } catch (err) {
+    throw new Error(`initialization failed: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  throw new Error('initialization failed (tf.setBackend returned false)');
+}
+
+type WasmModule = typeof import('@tensorflow/tfjs-backend-wasm');
+
+async function loadWasm(): Promise<{ threads: number }> {
+  const wasm = require('@tensorflow/tfjs-backend-wasm') as WasmModule;
+  registerWasmGradientKernels(); // before init, so replaced kernels' setup still runs
+  const wanted = wasmThreadsWanted();
+  if (wanted > 1 && !('wasm' in tf.engine().registry)) {
+    try {
+      await withThreadedWasm(wanted, () => activate('wasm'));
+    } catch {
+      tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false); // e.g. no writable tmpdir: one thread
+      await activate('wasm');
+    }
+  } else {
+    await activate('wasm');
+  }
+  return { threads: wasm.getThreadsCount() };
+}
+
+/** TL_WASM_THREADS if set (1 = single-threaded build), else one per core, at most 8 (emscripten's pool). */
+function wasmThreadsWanted(): number {
+  const env = Number(process.env.TL_WASM_THREADS);
+  const n = Number.isInteger(env) && env > 0 ? env : os.availableParallelism?.() ?? os.cpus().length;
+  return Math.min(Math.max(n, 1), 8);
+}
+
+/**
+ * tfjs-backend-wasm ships a threaded build but disables it in Node, for three reasons we
+ * work around only while the backend initializes: its feature flag says "no threads" when
+ * IS_NODE; it hands emscripten's pthread worker script over as a blob: URL, which Node's
+ * worker_threads refuses (so we write that script, and the glue it loads, to files); and
+ * it caps threads at half the logical cores it sees (so it is shown twice as many).
+ * Measured on 2 cores: XNNPACK convolutions run ~1.8× faster with 2 threads.
+ */
+async function withThreadedWasm(threads: number, init: () => Promise<void>): Promise<void> {
+  const wasm = require('@tensorflow/tfjs-backend-wasm') as WasmModule;
+  const workerPath = writeThreadScripts();
+  const { createObjectURL } = URL;
+  const { cpus } = os;
+  const real = cpus();
+  URL.createObjectURL = (obj: Blob) => (obj instanceof Blob && /javascript/.test(obj.type) ? workerPath : createObjectURL(obj));
+  os.cpus = () => Array.from({ length: 2 * threads }, (_, i) => real[i % real.length]);
+  tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', true);
+  wasm.setThreadsCount(threads);
+  try {
+    await init();
+  } finally {
+    URL.createObjectURL = createObjectURL;
+    os.cpus = cpus;
+  }
+  // emscripten ref()s a Node worker while it runs a pthread, and XNNPACK's pool threads
+  // never end, so the process would never exit: let the workers die with the process.
+  type PThreads = { runningWorkers: Worker[]; unusedWorkers: Worker[] };
+  const pthread = (tf.backend() as unknown as { wasm?: { PThread?: PThreads } }).wasm?.PThread;
+  for (const w of [...(pthread?.runningWorkers ?? []), ...(pthread?.unusedWorkers ?? [])]) {
+    w.unref();
+    w.ref = () => undefined; // a pthread that starts later must not ref it again
+  }
+}
+
+/** Writes the pthread worker script and the threaded glue it imports; returns the worker's path. */
+function writeThreadScripts(): string {
+  const out = path.join(os.tmpdir(), `tl-wasm-threads-${process.pid}`);
+  const wasmOut = path.join(path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'wasm-out');
+  const { wasmWorkerContents } = require(path.join(wasmOut, 'tfjs-backend-wasm-threaded-simd.worker.js')) as { wasmWorkerContents: string };
+  const factory = require(path.join(wasmOut, 'tfjs-backend-wasm-threaded-simd.js')) as { default?: () => void };
+  fs.mkdirSync(out, { recursive: true });
+  const gluePath = path.join(out, 'glue.js');
+  const workerPath = path.join(out, 'worker.js');
+  fs.writeFileSync(gluePath, `var WasmBackendModuleThreadedSimd = ${(factory.default ?? factory).toString()};`);
+  // As tfjs does for its blob; then make the worker load the glue from its file, whatever
+  // it is handed (emscripten posts it the main script as a Blob it cannot read in Node).
+  fs.writeFileSync(workerPath, `${wasmWorkerContents.replace(/\n/g, '\\n')}
+importScripts = function () { (0, eval)(require('fs').readFileSync(${JSON.stringify(gluePath)}, 'utf8')); };
+URL.createObjectURL = function () { return ''; };
+URL.revokeObjectURL = function () {};
+`);
+  process.once('exit', () => fs.rmSync(out, { recursive: true, force: true }));
+  return workerPath;
+}

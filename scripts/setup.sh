@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Installs what tl needs on a fresh machine: npm packages, the compiled code and Debian's
+# Fashion-MNIST package. The servers (Temporal, MinIO) are installed by `tl stack up`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "setup: npm ci"
+  npm ci --no-audit --no-fund
+fi
+echo "setup: compiling TypeScript"
+npm run --silent build
+
+if [ ! -f /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ] && [ -z "${TL_FASHION_MNIST_DIR:-}" ]; then
+  echo "setup: installing Debian's dataset-fashion-mnist"
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq dataset-fashion-mnist
+fi

@@ -1,0 +1,89 @@
+// Shared helpers for integration tests: they run against the real local stack
+// (`tl stack up`), each test file with its own task queue and its own worker processes.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import * as path from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { loadConfig, type Config } from '../../lib/config';
+import { ArtifactStore } from '../../lib/store';
+
+export const REPO_ROOT = path.resolve(__dirname, '../../..');
+export const TL_BIN = path.join(REPO_ROOT, 'bin', 'tl');
+
+/** Environment for a test: the default stack, but a task queue nobody else serves. */
+export function testEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  const suffix = randomBytes(4).toString('hex');
+  return { ...process.env, TL_TASK_QUEUE_CPU: `tl-test-cpu-${suffix}`, TL_TASK_QUEUE_GPU: `tl-test-gpu-${suffix}`, ...extra };
+}
+
+export function testConfig(env: NodeJS.ProcessEnv): Config {
+  return loadConfig(env);
+}
+
+export async function temporalClient(config: Config): Promise<Client> {
+  const connection = await Connection.connect({ address: config.temporal.address });
+  return new Client({ connection, namespace: config.temporal.namespace });
+}
+
+export function testStore(config: Config): ArtifactStore {
+  return ArtifactStore.fromConfig(config);
+}
+
+export interface WorkerProcess {
+  child: ChildProcess;
+  output: () => string;
+  stop: (signal?: NodeJS.Signals) => Promise<void>;
+}
+
+/** Starts `tl worker` as a separate process and waits until it polls its queue. */
+export async function startWorker(env: NodeJS.ProcessEnv, queue: 'cpu' | 'gpu' = 'cpu'): Promise<WorkerProcess> {
+  const child = spawn(process.execPath, [TL_BIN, 'worker', '--queue', queue], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let log = '';
+  child.stdout!.on('data', (d) => (log += d));
+  child.stderr!.on('data', (d) => (log += d));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`worker did not start within 120 s:\n${log}`)), 120_000);
+    const check = () => {
+      if (log.includes('worker serving task queue')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    };
+    child.stdout!.on('data', check);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`worker exited with ${code} before serving:\n${log}`));
+    });
+  });
+  return {
+    child,
+    output: () => log,
+    stop: async (signal = 'SIGTERM') => {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      await exited;
+    },
+  };
+}
+
+/** Runs `tl` with arguments; resolves with its exit code and output. */
+export function runTl(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [TL_BIN, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('exit', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+  });
+}
+
+export async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number, intervalMs = 500): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const value = await probe().catch(() => undefined);
+    if (value !== undefined) return value;
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+}

@@ -1,0 +1,65 @@
+// Workflow `trainLabCnn`: ingest Fashion-MNIST → train the lab CNN → evaluate and report.
+// Only keys, options and metrics pass through here; the data stays in S3. Bad input
+// fails its activity as non-retryable (activities/errors.ts), so retries only cover faults.
+import { proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import type { Activities } from '../activities';
+import type { LabCnnOptions, LabCnnRunResult, RunProgress } from '../lib/pipeline-types';
+import { progressQuery, stepProgressSignal } from './definitions';
+
+const { ingestFashionMnist, evaluateLabCnn } = proxyActivities<Activities>({
+  startToCloseTimeout: '20 minutes',
+  heartbeatTimeout: '2 minutes',
+  retry: { maximumAttempts: 5, initialInterval: '1s', backoffCoefficient: 2 },
+});
+
+const { trainLabCnn: trainActivity } = proxyActivities<Activities>({
+  startToCloseTimeout: '24 hours',
+  // A batch takes seconds; a silent minute means the worker is gone and the next attempt resumes.
+  heartbeatTimeout: '1 minute',
+  retry: { maximumAttempts: 10, initialInterval: '1s', backoffCoefficient: 2 },
+});
+
+export interface TrainLabCnnInput {
+  options: LabCnnOptions;
+}
+
+export async function trainLabCnn(input: TrainLabCnnInput): Promise<LabCnnRunResult> {
+  const runId = workflowInfo().workflowId;
+  const progress: RunProgress = { pipeline: 'lab-cnn', step: 'starting', steps: ['ingest', 'train', 'evaluate'] };
+  setHandler(progressQuery, () => progress);
+  setHandler(stepProgressSignal, (detail) => {
+    if (detail.step === progress.step) progress.detail = detail;
+  });
+  const timings: Record<string, number> = {};
+  const step = async <T>(name: RunProgress['step'], body: () => Promise<T>): Promise<T> => {
+    progress.step = name;
+    progress.detail = undefined;
+    const started = Date.now();
+    try {
+      return await body();
+    } catch (err) {
+      progress.step = 'failed';
+      throw err;
+    } finally {
+      timings[name] = (Date.now() - started) / 1000;
+    }
+  };
+
+  const ingest = await step('ingest', () => ingestFashionMnist({ source: input.options.source }));
+  const train = await step('train', () => trainActivity({ runId, manifestKey: ingest.manifestKey, options: input.options }));
+  const evaluation = await step('evaluate', () =>
+    evaluateLabCnn({ runId, manifestKey: ingest.manifestKey, options: input.options, ingest, train, timings: { ...timings } }),
+  );
+  progress.step = 'done';
+  progress.testAccuracy = evaluation.testAccuracy;
+  return {
+    runId,
+    manifestKey: ingest.manifestKey,
+    modelKey: `${train.modelPrefix}/model.json`,
+    testAccuracy: evaluation.testAccuracy,
+    macroF1: evaluation.macroF1,
+    reportKeys: evaluation.reportKeys,
+    history: train.history,
+    resumedFromEpoch: train.resumedFromEpoch,
+  };
+}
