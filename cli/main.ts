@@ -18,7 +18,10 @@ function buildProgram(): Command {
     .description('Train image classifiers by transfer learning, as Temporal workflows with artifacts in S3')
     .showSuggestionAfterError()
     .exitOverride()
-    .configureOutput({ writeErr: (s) => process.stderr.write(s.startsWith('error:') ? `tl: ${s.slice(7)}` : s) });
+    .configureOutput({
+      // Usage errors as one line: "tl: unknown option '--epoch' (Did you mean --epochs?)".
+      writeErr: (s) => process.stderr.write(s.startsWith('error:') ? `tl: ${s.slice(7).trim().replace(/\s*\n\s*/g, ' ')}\n` : s),
+    });
 
   const stack = program.command('stack').description('the local stack (Temporal dev server + MinIO), without Docker');
   stack

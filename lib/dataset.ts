@@ -9,6 +9,8 @@ export interface ShardRef {
   count: number;
   images: StoredObject; // count × H × W × C uint8, row-major
   labels: StoredObject; // count uint8
+  /** Source path of each image, in shard order (image-folder datasets). */
+  paths?: string[];
 }
 
 export interface SplitManifest {
@@ -24,6 +26,14 @@ export interface DatasetManifest {
   classNames: string[];
   source: { kind: string; location: string; files: { name: string; sha256: string; bytes: number }[] };
   splits: Record<string, SplitManifest>;
+  /** How images were turned into tensors (image-folder datasets). */
+  preprocessing?: { size: [number, number]; colorMode: 'rgb' | 'grayscale'; resize: 'cover' | 'contain' | 'fill' };
+  /** What ingestion set aside or flagged; none of it stops a run. */
+  quality?: {
+    rejected: { path: string; reason: string }[];
+    duplicates: { sha256: string; paths: string[] }[];
+    crossSplit: { sha256: string; paths: string[] }[];
+  };
 }
 
 export interface StoredManifest {
