@@ -105,3 +105,75 @@ export const runKeys = (runId: string) => ({
   reportHtml: `runs/${runId}/report/report.html`,
   reportMarkdown: `runs/${runId}/report/report.md`,
 });
+
+// ---- transfer learning ----
+
+export type TransferMethod = 'both' | 'features' | 'finetune';
+
+/** One fine-tuning stage: what is trainable, for how long, how fast. */
+export interface StageSpec {
+  name: string;
+  unfreeze: 'head' | 'all' | { topLayers: number } | { blocks: string[] };
+  epochs: number;
+  learningRate: number;
+}
+
+export interface TransferOptions {
+  /** Image folder: a directory, s3://bucket/prefix, or a .zip/.tar.gz. */
+  data: string;
+  /** tfjs Layers model: a local path, s3://bucket/prefix or an http(s) URL. */
+  backbone: string;
+  cutLayer?: string;
+  method: TransferMethod;
+  stages?: StageSpec[];
+  resize: 'cover' | 'contain' | 'fill';
+  seed: number;
+  /** Share of the training split held back to choose L2 and to stop fine-tuning early. */
+  validationFraction: number;
+  batchSize: number;
+  augment: boolean;
+  patience: number;
+  shardSize: number;
+  maxPixels: number;
+}
+
+export const TRANSFER_DEFAULTS: Omit<TransferOptions, 'data' | 'backbone'> = {
+  method: 'both',
+  resize: 'cover',
+  seed: 42,
+  validationFraction: 0.2,
+  batchSize: 32,
+  augment: true,
+  patience: 3,
+  shardSize: 128,
+  maxPixels: 50_000_000,
+};
+
+export interface BackboneInfo {
+  source: string;
+  sha256: string;
+  cutLayer: string;
+  inputSize: [number, number];
+  channels: number;
+  scaling: string;
+  featureDim: number;
+}
+
+export interface FeatureShard {
+  split: string;
+  count: number;
+  features: string; // key of count × featureDim float32
+  labels: string; // key of count uint8
+  cached: boolean;
+}
+
+export interface MethodResult {
+  method: 'features' | 'finetune';
+  modelPrefix: string;
+  heldOutSplit: string;
+  heldOutAccuracy: number;
+  selectionAccuracy: number;
+  trainSeconds: number;
+  imagesPerSecond: number;
+  details: Record<string, unknown>;
+}

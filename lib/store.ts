@@ -163,14 +163,17 @@ export class ArtifactStore {
     return this.putBytes(key, bytes, contentType);
   }
 
-  async getBytes(key: string): Promise<Uint8Array> {
-    let out;
+  private async getObject(key: string) {
     try {
-      out = await this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
+      return await this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
     } catch (err) {
       if (isNotFound(err)) throw new NotFoundError(key);
       throw err;
     }
+  }
+
+  async getBytes(key: string): Promise<Uint8Array> {
+    const out = await this.getObject(key);
     const bytes = await out.Body!.transformToByteArray();
     verify(key, out.Metadata?.sha256, sha256Hex(bytes));
     return bytes;
@@ -183,13 +186,7 @@ export class ArtifactStore {
 
   /** Streams an object to a file, verifying its hash; the file appears only once verified. */
   async getFile(key: string, destination: string): Promise<StoredObject> {
-    let out;
-    try {
-      out = await this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
-    } catch (err) {
-      if (isNotFound(err)) throw new NotFoundError(key);
-      throw err;
-    }
+    const out = await this.getObject(key);
     await fs.promises.mkdir(path.dirname(destination), { recursive: true });
     const partial = `${destination}.partial-${process.pid}`;
     const hash = createHash('sha256');

@@ -1,5 +1,6 @@
 // The course-lab CNN for 28×28×1 images, and its layer table computed with the lab's formulas.
 import * as tf from '@tensorflow/tfjs';
+import type { LayerRow } from '../report';
 
 /** W_out = (W − F + 2P)/S + 1 for a convolution. */
 export function convOutputSize(w: number, f: number, s: number, p: number): number {
@@ -39,15 +40,9 @@ export const LAB_CNN_SPEC: readonly LayerSpec[] = [
 
 export const LAB_INPUT_SHAPE: [number, number, number] = [28, 28, 1];
 
-export interface LayerTableRow {
-  layer: string;
-  input: string;
-  F: number | null;
-  S: number | null;
-  P: number | null;
-  output: string;
+/** A row of the lab's layer table, plus the output shape as numbers for checking. */
+export interface LayerTableRow extends LayerRow {
   outputShape: number[];
-  params: number;
 }
 
 const fmt = (shape: number[]) => shape.join('×');
