@@ -10,6 +10,9 @@ const NON_RETRYABLE = new Set([
   'ModelFormatError',
   'IntegrityError',
   'NotFoundError',
+  'ImageSourceError',
+  'ImageFolderError',
+  'ImageIngestError',
 ]);
 
 export const NON_RETRYABLE_ERROR_TYPES = [...NON_RETRYABLE];

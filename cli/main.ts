@@ -2,7 +2,8 @@
 import { Command, CommanderError, Option } from 'commander';
 import { loadConfig, type Config } from '../lib/config';
 import { CliError, EXIT, intOption, numberOption } from './errors';
-import { runLabCnn } from './run';
+import { runLabCnn, runTransfer } from './run';
+import { predict } from './predict';
 import { connectTemporal } from './connect';
 import { cancelRun, fetchReport, listRuns, showRun } from './runs';
 
@@ -67,6 +68,40 @@ function buildProgram(): Command {
     .action(async (opts) => {
       const result = await runLabCnn(config(), opts, out);
       if (opts.json) json(typeof result === 'string' ? { runId: result } : result);
+    });
+
+  run
+    .command('transfer')
+    .description('turn a folder of photos and a pretrained backbone into the better of two classifiers')
+    .requiredOption('--data <dir|s3://bucket/prefix|archive>', 'images laid out class/* or {train,val,test}/class/*; .zip or .tar.gz accepted')
+    .requiredOption('--backbone <path|s3://bucket/prefix|url>', 'a tfjs Layers model (model.json + weights)')
+    .option('--cut-layer <name>', 'layer whose output are the features (default: the global-average-pool before the classifier)')
+    .addOption(new Option('--method <method>', 'which transfer method(s) to run').choices(['both', 'features', 'finetune']).default('both'))
+    .option('--stages <json|file>', 'fine-tuning stages, e.g. [{"name":"head","unfreeze":"head","epochs":5,"learningRate":0.001}]')
+    .addOption(new Option('--resize <mode>', 'how images are fitted to the backbone input').choices(['cover', 'contain', 'fill']))
+    .option('--no-augment', 'no random flips and crops while fine-tuning')
+    .option('--patience <n>', 'early-stopping patience in epochs', intOption('--patience', 1, 100))
+    .option('--validation-fraction <x>', 'share of train held back for choices', numberOption('--validation-fraction', 0.05, 0.5))
+    .option('--batch-size <n>', 'mini-batch size', intOption('--batch-size', 1, 1024))
+    .option('--seed <n>', 'random seed', intOption('--seed', 0, 2 ** 31 - 1))
+    .option('--id <run-id>', 'workflow id to use (default: generated)')
+    .option('--wait', 'follow the run with a progress bar and print both methods\' results')
+    .option('--json', 'machine-readable output')
+    .action(async (opts) => {
+      const result = await runTransfer(config(), opts, out);
+      if (opts.json) json(typeof result === 'string' ? { runId: result } : result);
+    });
+
+  program
+    .command('predict <images...>')
+    .description('classify image files with the model a transfer run chose')
+    .requiredOption('--model <run-id|s3://bucket/prefix>', 'a run id, or the S3 folder of a saved model')
+    .option('--json', 'machine-readable output')
+    .action(async (images: string[], opts) => {
+      const results = await predict(config(), opts.model, images);
+      if (opts.json) json(results);
+      else for (const r of results) out(r.error ? `${r.file}\terror: ${r.error}` : `${r.file}\t${r.className}\t${r.probability!.toFixed(4)}`);
+      if (results.some((r) => r.error)) process.exitCode = EXIT.failure;
     });
 
   const runs = program.command('runs').description('list, inspect and cancel runs');

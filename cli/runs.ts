@@ -18,7 +18,7 @@ export interface RunSummary {
 
 export async function listRuns(client: Client, limit = 20): Promise<RunSummary[]> {
   const runs: RunSummary[] = [];
-  for await (const wf of client.workflow.list({ query: "WorkflowType = 'trainLabCnn'" })) {
+  for await (const wf of client.workflow.list({ query: "WorkflowType IN ('trainLabCnn', 'transferLearning')" })) {
     runs.push({
       id: wf.workflowId,
       type: wf.type,

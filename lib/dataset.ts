@@ -120,24 +120,34 @@ export function trainValidationSplit(
   return { validation: used.slice(0, nVal), train: used.slice(nVal) };
 }
 
-/** Copies the selected images into a float batch scaled to [0, 1], and one-hot labels. */
+/** Copies the selected images (raw uint8) and their labels. */
+export function gatherImages(data: SplitData, indices: ArrayLike<number>): { images: Uint8Array; labels: Uint8Array } {
+  const pixels = data.imageShape[0] * data.imageShape[1] * data.imageShape[2];
+  const images = new Uint8Array(indices.length * pixels);
+  const labels = new Uint8Array(indices.length);
+  for (let b = 0; b < indices.length; b++) {
+    images.set(data.images.subarray(indices[b] * pixels, (indices[b] + 1) * pixels), b * pixels);
+    labels[b] = data.labels[indices[b]];
+  }
+  return { images, labels };
+}
+
+export function oneHot(labels: Uint8Array, numClasses: number): Float32Array {
+  const y = new Float32Array(labels.length * numClasses);
+  for (let i = 0; i < labels.length; i++) y[i * numClasses + labels[i]] = 1;
+  return y;
+}
+
+/** The selected images as floats scaled to [0, 1], with one-hot labels (the lab CNN's input). */
 export function gatherBatch(
   data: SplitData,
   indices: ArrayLike<number>,
   numClasses: number,
 ): { x: Float32Array; y: Float32Array; labels: Uint8Array } {
-  const pixels = data.imageShape[0] * data.imageShape[1] * data.imageShape[2];
-  const x = new Float32Array(indices.length * pixels);
-  const y = new Float32Array(indices.length * numClasses);
-  const labels = new Uint8Array(indices.length);
-  for (let b = 0; b < indices.length; b++) {
-    const src = indices[b] * pixels;
-    const dst = b * pixels;
-    for (let p = 0; p < pixels; p++) x[dst + p] = data.images[src + p] / 255;
-    labels[b] = data.labels[indices[b]];
-    y[b * numClasses + labels[b]] = 1;
-  }
-  return { x, y, labels };
+  const { images, labels } = gatherImages(data, indices);
+  const x = new Float32Array(images.length);
+  for (let i = 0; i < images.length; i++) x[i] = images[i] / 255;
+  return { x, y: oneHot(labels, numClasses), labels };
 }
 
 /** A stable identity for a set of source files, from their content hashes. */

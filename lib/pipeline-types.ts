@@ -1,5 +1,7 @@
 // The small JSON values that cross workflow history: inputs, keys, metrics. Never tensors or images.
 import type { EpochRecord } from './report';
+import type { StageRecord } from './transfer-types';
+import type { Stage } from './models/fine-tune';
 
 export interface LabCnnOptions {
   /** --source: directory, http(s) base URL, `canonical`, or s3://bucket/prefix. Default: TL_FASHION_MNIST_DIR. */
@@ -77,7 +79,8 @@ export interface LabCnnRunResult {
 /** Live progress, returned by the `progress` query. */
 export interface RunProgress {
   pipeline: string;
-  step: 'starting' | 'ingest' | 'train' | 'evaluate' | 'done' | 'failed';
+  /** 'starting', one of `steps`, 'done' or 'failed'. */
+  step: string;
   steps: string[];
   detail?: StepProgress;
   testAccuracy?: number;
@@ -110,13 +113,8 @@ export const runKeys = (runId: string) => ({
 
 export type TransferMethod = 'both' | 'features' | 'finetune';
 
-/** One fine-tuning stage: what is trainable, for how long, how fast. */
-export interface StageSpec {
-  name: string;
-  unfreeze: 'head' | 'all' | { topLayers: number } | { blocks: string[] };
-  epochs: number;
-  learningRate: number;
-}
+/** One fine-tuning stage: what is trainable, for how long, how fast (lib/models/fine-tune.ts). */
+export type StageSpec = Stage;
 
 export interface TransferOptions {
   /** Image folder: a directory, s3://bucket/prefix, or a .zip/.tar.gz. */
@@ -167,13 +165,28 @@ export interface FeatureShard {
   cached: boolean;
 }
 
+/** What a method's training activity returns: small, the model itself stays in S3. */
 export interface MethodResult {
   method: 'features' | 'finetune';
+  /** tfjs model (backbone body + head) that predicts from uint8 images, with prediction metadata. */
   modelPrefix: string;
-  heldOutSplit: string;
-  heldOutAccuracy: number;
   selectionAccuracy: number;
   trainSeconds: number;
   imagesPerSecond: number;
-  details: Record<string, unknown>;
+  /** Features method: the fitted logistic-regression parameters (JSON), for warm starts. */
+  headKey?: string;
+  l2Grid?: { l2: number; valAccuracy: number; valLoss: number }[];
+  chosenL2?: number;
+  /** Fine-tuning: one record per stage. */
+  stages?: StageRecord[];
+  resumedFrom?: string;
+}
+
+/** Stored in a saved model's userDefinedMetadata so `tl predict` can prepare images alone. */
+export interface PredictionMetadata {
+  classNames: string[];
+  inputSize: [number, number];
+  channels: number;
+  scaling: string;
+  resize: 'cover' | 'contain' | 'fill';
 }

@@ -41,8 +41,8 @@ export interface RunReport {
   timings: Record<string, number>;
 }
 
-const SVG_NS = 'http://www.w3.org/2000/svg';
-const FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, Helvetica, Arial, sans-serif";
+export const SVG_NS = 'http://www.w3.org/2000/svg';
+export const FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, Helvetica, Arial, sans-serif";
 const TRAIN_COLOR = '#1f6fb4';
 const VAL_COLOR = '#e8710a';
 
@@ -55,28 +55,28 @@ export function escapeHtml(s: string): string {
 const esc = escapeHtml;
 
 /** Escapes text for a Markdown table cell; < > & as entities so renderers do not take it for HTML. */
-function mdEsc(s: string): string {
+export function mdEsc(s: string): string {
   return s
     .replace(/[\\`*|]/g, (c) => '\\' + c)
     .replace(/[&<>]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;' })[c]!)
     .replace(/\r?\n/g, ' ');
 }
 
-const isNum = (x: unknown): x is number => typeof x === 'number' && Number.isFinite(x);
-const fixed = (x: number | undefined, d: number): string => (isNum(x) ? x.toFixed(d) : '–');
-const pct = (x: number | undefined, d = 2): string => (isNum(x) ? `${(x * 100).toFixed(d)}%` : '–');
-function int(x: number | undefined): string {
+export const isNum = (x: unknown): x is number => typeof x === 'number' && Number.isFinite(x);
+export const fixed = (x: number | undefined, d: number): string => (isNum(x) ? x.toFixed(d) : '–');
+export const pct = (x: number | undefined, d = 2): string => (isNum(x) ? `${(x * 100).toFixed(d)}%` : '–');
+export function int(x: number | undefined): string {
   if (!isNum(x)) return '–';
   return Math.round(x).toString().replace(/\B(?=(\d{3})+(?!\d))/g, ',');
 }
-function duration(s: number): string {
+export function duration(s: number): string {
   if (!isNum(s)) return '–';
   if (s < 60) return `${s.toFixed(s < 10 ? 2 : 1)} s`;
   const m = Math.floor(s / 60);
   if (m < 60) return `${m} min ${String(Math.round(s % 60)).padStart(2, '0')} s`;
   return `${Math.floor(m / 60)} h ${String(m % 60).padStart(2, '0')} min`;
 }
-const value = (v: string | number | boolean): string => (typeof v === 'number' && !Number.isInteger(v) ? String(+v.toPrecision(6)) : String(v));
+export const value = (v: string | number | boolean): string => (typeof v === 'number' && !Number.isInteger(v) ? String(+v.toPrecision(6)) : String(v));
 
 /** Round numbers for SVG coordinates, keeping output short. */
 const r = (x: number): string => String(Math.round(x * 10) / 10);
@@ -289,14 +289,14 @@ export function learningCurvesSvg(history: EpochRecord[]): string {
 
 // ---------- tables shared by both renderers ----------
 
-interface Table {
+export interface Table {
   head: string[];
   rows: string[][];
   /** Columns holding numbers, right-aligned. */
   numeric?: number[];
 }
 
-function kv(record: Record<string, string | number | boolean>, fmt: (v: string | number | boolean) => string = value): Table {
+export function kvTable(record: Record<string, string | number | boolean>, fmt: (v: string | number | boolean) => string = value): Table {
   const rows = Object.entries(record).map(([k, v]) => [k, fmt(v)]);
   return { head: ['', ''], rows: rows.length ? rows : [['(none)', '']] };
 }
@@ -315,23 +315,12 @@ function sections(rep: RunReport) {
         ['Test images', int(d.test)],
       ],
     } as Table,
-    config: kv(rep.config),
-    environment: kv(rep.environment),
-    timings: kv(rep.timings, (v) => duration(v as number)),
-    artifacts: kv(rep.artifacts),
-    history: {
-      head: ['Epoch', 'Loss', 'Accuracy', 'Val loss', 'Val accuracy', 'Time', 'Images/s'],
-      rows: rep.history.map((e) => [String(e.epoch), fixed(e.loss, 4), pct(e.accuracy), fixed(e.valLoss, 4), pct(e.valAccuracy), duration(e.seconds), int(e.imagesPerSecond)]),
-      numeric: [0, 1, 2, 3, 4, 5, 6],
-    } as Table,
-    perClass: {
-      head: ['Class', 'Precision', 'Recall', 'F1', 'Support'],
-      rows: [
-        ...t.perClass.map((c) => [c.className, fixed(c.precision, 3), fixed(c.recall, 3), fixed(c.f1, 3), int(c.support)]),
-        ['Macro average', fixed(mean(t.perClass.map((c) => c.precision)), 3), fixed(mean(t.perClass.map((c) => c.recall)), 3), fixed(t.macroF1, 3), int(t.count)],
-      ],
-      numeric: [1, 2, 3, 4],
-    } as Table,
+    config: kvTable(rep.config),
+    environment: kvTable(rep.environment),
+    timings: kvTable(rep.timings, (v) => duration(v as number)),
+    artifacts: kvTable(rep.artifacts),
+    history: historyTable(rep.history),
+    perClass: perClassTable(t),
     layers: rep.layers && {
       head: ['Layer', 'Input', 'F', 'S', 'P', 'Output', 'Params'],
       rows: [
@@ -342,12 +331,33 @@ function sections(rep: RunReport) {
     } as Table,
   };
 }
+/** One row per epoch: loss and accuracy for training and validation, time, throughput. */
+export function historyTable(history: EpochRecord[]): Table {
+  return {
+    head: ['Epoch', 'Loss', 'Accuracy', 'Val loss', 'Val accuracy', 'Time', 'Images/s'],
+    rows: history.map((e) => [String(e.epoch), fixed(e.loss, 4), pct(e.accuracy), fixed(e.valLoss, 4), pct(e.valAccuracy), duration(e.seconds), int(e.imagesPerSecond)]),
+    numeric: [0, 1, 2, 3, 4, 5, 6],
+  };
+}
+
+/** Precision, recall, F1 and support per class, with a macro-average row last. */
+export function perClassTable(t: ClassificationMetrics): Table {
+  return {
+    head: ['Class', 'Precision', 'Recall', 'F1', 'Support'],
+    rows: [
+      ...t.perClass.map((c) => [c.className, fixed(c.precision, 3), fixed(c.recall, 3), fixed(c.f1, 3), int(c.support)]),
+      ['Macro average', fixed(mean(t.perClass.map((c) => c.precision)), 3), fixed(mean(t.perClass.map((c) => c.recall)), 3), fixed(t.macroF1, 3), int(t.count)],
+    ],
+    numeric: [1, 2, 3, 4],
+  };
+}
 const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN);
 const opt = (x: number | null) => (x === null ? '–' : String(x));
 
 // ---------- HTML ----------
 
-const CSS = `
+/** The report pages' stylesheet; other report pages append their own rules to it. */
+export const REPORT_CSS = `
 *{box-sizing:border-box}
 body{margin:0;background:#f6f7f9;color:#1d2329;font:14px/1.45 ${FONT}}
 main{max-width:1040px;margin:0 auto;padding:28px 24px 48px}
@@ -376,7 +386,7 @@ svg{max-width:100%;height:auto;display:block;margin:0 auto}
 .note{color:#5b6570;font-size:12px;margin:6px 0 0}
 `;
 
-function htmlTable(t: Table, opts: { cls?: string; totalRow?: boolean; breakAfterSlash?: boolean } = {}): string {
+export function htmlTable(t: Table, opts: { cls?: string; totalRow?: boolean; breakAfterSlash?: boolean } = {}): string {
   const num = new Set(t.numeric ?? []);
   const c = (i: number) => (num.has(i) ? ' class="n"' : '');
   const head = t.head.some((h) => h) ? `<thead><tr>${t.head.map((h, i) => `<th${c(i)}>${esc(h)}</th>`).join('')}</tr></thead>` : '';
@@ -390,13 +400,23 @@ function htmlTable(t: Table, opts: { cls?: string; totalRow?: boolean; breakAfte
 }
 
 // Inline SVG in HTML needs no namespace declaration; dropping it keeps the page free of any URL.
-const inline = (svg: string) => svg.replace(` xmlns="${SVG_NS}"`, '');
+export const inlineSvg = (svg: string): string => svg.replace(` xmlns="${SVG_NS}"`, '');
+
+/** A titled box holding a key/value table; long values wrap at slashes. */
+export function htmlKvBox(title: string, tbl: Table): string {
+  return `<div class="box"><h3>${esc(title)}</h3>${htmlTable(tbl, { cls: 'kv', breakAfterSlash: true })}</div>`;
+}
+
+/** A headline number with its caption; `main` makes it the big one. */
+export function htmlCard(k: string, v: string, main = false): string {
+  return `<div class="card${main ? ' main' : ''}"><div class="v">${esc(v)}</div><div class="k">${esc(k)}</div></div>`;
+}
 
 export function renderHtml(report: RunReport): string {
   const s = sections(report);
   const t = report.test;
-  const box = (title: string, tbl: Table) => `<div class="box"><h3>${esc(title)}</h3>${htmlTable(tbl, { cls: 'kv', breakAfterSlash: true })}</div>`;
-  const card = (k: string, v: string, main = false) => `<div class="card${main ? ' main' : ''}"><div class="v">${esc(v)}</div><div class="k">${esc(k)}</div></div>`;
+  const box = htmlKvBox;
+  const card = htmlCard;
   const cards = [card('Test accuracy', pct(t.accuracy), true), card('Macro F1', fixed(t.macroF1, 3))];
   if (isNum(t.loss)) cards.push(card('Test loss', fixed(t.loss, 4)));
   cards.push(card('Test images', int(t.count)));
@@ -409,7 +429,7 @@ export function renderHtml(report: RunReport): string {
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${esc(report.title)} – ${pct(t.accuracy)} test accuracy</title>
-<style>${CSS}</style>
+<style>${REPORT_CSS}</style>
 </head>
 <body>
 <main>
@@ -427,7 +447,7 @@ ${box('Artifacts', s.artifacts)}
 </div>
 
 <h2>Learning curves</h2>
-<div class="figure">${inline(learningCurvesSvg(report.history))}</div>
+<div class="figure">${inlineSvg(learningCurvesSvg(report.history))}</div>
 <div class="box" style="margin-top:12px">${htmlTable(s.history)}</div>
 
 <h2>Test set: per-class metrics</h2>
@@ -435,7 +455,7 @@ ${box('Artifacts', s.artifacts)}
 <p class="note">Precision, recall and F1 are 0 for a class that was never predicted or has no test images.</p>
 
 <h2>Confusion matrix</h2>
-<div class="figure">${inline(confusionMatrixSvg(t.confusion, report.classNames))}</div>
+<div class="figure">${inlineSvg(confusionMatrixSvg(t.confusion, report.classNames))}</div>
 <p class="note">Rows are true classes, columns predicted classes; cells show counts, shaded by share of the row (square-root scale).</p>
 ${s.layers ? `\n<h2>Model layers</h2>\n<div class="box">${htmlTable(s.layers, { totalRow: true })}</div>\n<p class="note">F: kernel or pool size, S: stride, P: padding.</p>` : ''}
 </main>
@@ -446,7 +466,7 @@ ${s.layers ? `\n<h2>Model layers</h2>\n<div class="box">${htmlTable(s.layers, { 
 
 // ---------- Markdown ----------
 
-function mdTable(t: Table): string {
+export function mdTable(t: Table): string {
   const num = new Set(t.numeric ?? []);
   const head = t.head.map((h) => mdEsc(h) || ' ');
   const sep = t.head.map((_, i) => (num.has(i) ? '---:' : '---'));

@@ -1,2 +1,3 @@
 // Every workflow the workers serve.
 export { trainLabCnn } from './train-lab-cnn';
+export { transferLearning } from './transfer-learning';

@@ -1,6 +1,6 @@
 // Batched inference over a stored split: predictions, mean loss and accuracy.
 import * as tf from '@tensorflow/tfjs';
-import { gatherBatch, type SplitData } from '../dataset';
+import { gatherImages, oneHot, type SplitData } from '../dataset';
 import { yieldToEventLoop } from '../event-loop';
 
 const EVAL_BATCH = 1000;
@@ -10,34 +10,50 @@ export interface SplitPredictions {
   accuracy: number;
   labels: Uint8Array;
   predicted: Uint8Array;
+  /** Probability the model gave its predicted class. */
+  confidence: Float32Array;
   seconds: number;
   imagesPerSecond: number;
 }
+
+/** Turns n raw uint8 images into the model's input tensor. */
+export type InputPreparer = (images: Uint8Array, n: number) => tf.Tensor;
+
+/** The lab CNN's input: pixels scaled to [0, 1]. */
+export const unitScale =
+  (shape: [number, number, number]): InputPreparer =>
+  (images, n) =>
+    tf.tidy(() => tf.tensor4d(images, [n, ...shape], 'int32').toFloat().div(255));
 
 export async function predictSplit(
   model: tf.LayersModel,
   data: SplitData,
   indices: Uint32Array,
   numClasses: number,
+  prepare: InputPreparer = unitScale(data.imageShape),
 ): Promise<SplitPredictions> {
   const started = Date.now();
-  const [h, w, c] = data.imageShape;
   const labels = new Uint8Array(indices.length);
   const predicted = new Uint8Array(indices.length);
+  const confidence = new Float32Array(indices.length);
   let lossSum = 0;
   let correct = 0;
   for (let start = 0; start < indices.length; start += EVAL_BATCH) {
     const idx = indices.subarray(start, Math.min(start + EVAL_BATCH, indices.length));
-    const batch = gatherBatch(data, idx, numClasses);
-    const [loss, argmax] = tf.tidy(() => {
-      const probs = model.predict(tf.tensor4d(batch.x, [idx.length, h, w, c])) as tf.Tensor2D;
-      const y = tf.tensor2d(batch.y, [idx.length, numClasses]);
-      return [tf.sum(tf.metrics.categoricalCrossentropy(y, probs)), probs.argMax(1)];
+    const batch = gatherImages(data, idx);
+    const input = prepare(batch.images, idx.length);
+    const [loss, argmax, top] = tf.tidy(() => {
+      const probs = model.predict(input) as tf.Tensor2D;
+      const y = tf.tensor2d(oneHot(batch.labels, numClasses), [idx.length, numClasses]);
+      return [tf.sum(tf.metrics.categoricalCrossentropy(y, probs)), probs.argMax(1), probs.max(1)];
     });
     lossSum += (await loss.data())[0];
     const pred = await argmax.data();
+    confidence.set(await top.data(), start);
+    input.dispose();
     loss.dispose();
     argmax.dispose();
+    top.dispose();
     await yieldToEventLoop();
     for (let i = 0; i < idx.length; i++) {
       labels[start + i] = batch.labels[i];
@@ -51,6 +67,7 @@ export async function predictSplit(
     accuracy: correct / indices.length,
     labels,
     predicted,
+    confidence,
     seconds,
     imagesPerSecond: indices.length / Math.max(seconds, 1e-9),
   };

@@ -1,26 +1,14 @@
 // A tfjs IOHandler that saves models to and loads them from the artifact store.
 // Layout under a prefix: `<sha256>.weights.bin` (content-addressed) and `model.json`,
 // written last, so a reader that finds model.json always finds complete weights.
+// Loading goes through the source-independent loader in model-io.ts (path confinement,
+// size checks, errors naming the model and file).
 import * as tf from '@tensorflow/tfjs';
 import * as path from 'node:path';
 import type { ArtifactStore } from '../store';
+import { ModelFormatError, confineWeightsPath, modelIOFromReader, s3ModelReader, type ModelJson } from './model-io';
 
-export class ModelFormatError extends Error {
-  constructor(key: string, problem: string) {
-    super(`model ${key}: ${problem}`);
-    this.name = 'ModelFormatError';
-  }
-}
-
-interface ModelJson {
-  modelTopology: tf.io.ModelArtifacts['modelTopology'];
-  format?: string;
-  generatedBy?: string;
-  convertedBy?: string | null;
-  trainingConfig?: tf.io.TrainingConfig;
-  userDefinedMetadata?: Record<string, unknown>;
-  weightsManifest: { paths: string[]; weights: tf.io.WeightsManifestEntry[] }[];
-}
+export { ModelFormatError };
 
 function concatWeightData(data: tf.io.WeightData | undefined): Uint8Array {
   if (!data) return new Uint8Array(0);
@@ -37,11 +25,7 @@ function concatWeightData(data: tf.io.WeightData | undefined): Uint8Array {
 
 /** Resolves a weights path against model.json's folder, refusing paths that escape it. */
 export function resolveWeightsPath(prefix: string, weightsPath: string): string {
-  const resolved = path.posix.normalize(path.posix.join(prefix, weightsPath));
-  if (!resolved.startsWith(`${prefix}/`) || path.posix.isAbsolute(weightsPath)) {
-    throw new ModelFormatError(`${prefix}/model.json`, `weights path ${JSON.stringify(weightsPath)} escapes the model's folder`);
-  }
-  return resolved;
+  return `${prefix}/${confineWeightsPath(`${prefix}/model.json`, weightsPath)}`;
 }
 
 export function s3ModelIO(store: ArtifactStore, prefix: string): tf.io.IOHandler {
@@ -65,28 +49,6 @@ export function s3ModelIO(store: ArtifactStore, prefix: string): tf.io.IOHandler
       return { modelArtifactsInfo: tf.io.getModelArtifactsInfoForJSON(artifacts) };
     },
 
-    async load(): Promise<tf.io.ModelArtifacts> {
-      const json = await store.getJson<ModelJson>(modelKey);
-      if (!json.modelTopology || !Array.isArray(json.weightsManifest)) {
-        throw new ModelFormatError(modelKey, 'not a tfjs layers model.json (modelTopology or weightsManifest missing)');
-      }
-      const weightSpecs: tf.io.WeightsManifestEntry[] = [];
-      const buffers: Uint8Array[] = [];
-      for (const group of json.weightsManifest) {
-        weightSpecs.push(...group.weights);
-        for (const p of group.paths) buffers.push(await store.getBytes(resolveWeightsPath(prefix, p)));
-      }
-      const weightData = concatWeightData(buffers.map((b) => b.slice().buffer as ArrayBuffer));
-      return {
-        modelTopology: json.modelTopology,
-        format: json.format,
-        generatedBy: json.generatedBy,
-        convertedBy: json.convertedBy,
-        trainingConfig: json.trainingConfig,
-        userDefinedMetadata: json.userDefinedMetadata as {},
-        weightSpecs,
-        weightData: weightData.buffer as ArrayBuffer,
-      };
-    },
+    load: modelIOFromReader(s3ModelReader(store, prefix)).load,
   };
 }

@@ -1,0 +1,22 @@
+// Backbones loaded once per worker process, keyed by (source, cut layer): every shard's
+// feature extraction and every fine-tuning attempt reuses the same frozen weights.
+import type { ArtifactStore } from '../lib/store';
+import { loadBackbone, type Backbone } from '../lib/models/backbone';
+import type { BackboneInfo } from '../lib/pipeline-types';
+
+const loaded = new Map<string, Promise<Backbone>>();
+
+export function cachedBackbone(store: ArtifactStore, source: string, cutLayer?: string): Promise<Backbone> {
+  const key = `${source}\u0000${cutLayer ?? ''}`;
+  const known = loaded.get(key);
+  if (known) return known;
+  const loading = loadBackbone(source, { store, cutLayer });
+  loading.catch(() => loaded.delete(key)); // a failed load is tried again next time
+  loaded.set(key, loading);
+  return loading;
+}
+
+export function backboneInfo(backbone: Backbone): BackboneInfo {
+  const { source, sha256, cutLayer, inputSize, channels, scaling, featureDim } = backbone.spec;
+  return { source, sha256, cutLayer, inputSize, channels, scaling, featureDim };
+}

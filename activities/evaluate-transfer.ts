@@ -1,0 +1,154 @@
+// Activity: evaluates every trained method on the same held-out split, chooses the better
+// model (the run's output, saved under runs/<id>/model), and stores the side-by-side report.
+import * as tf from '@tensorflow/tfjs';
+import sharp from 'sharp';
+import type { ActivityDeps } from './deps';
+import type { BackboneInfo, FeatureShard, MethodResult, TransferOptions } from '../lib/pipeline-types';
+import type { MethodReport, TransferReport, TransferRunResult } from '../lib/transfer-types';
+import { loadManifest, loadSplit, type SplitData } from '../lib/dataset';
+import { allIndices, predictSplit } from '../lib/models/inference';
+import { preprocessImages } from '../lib/models/backbone';
+import { classificationMetrics } from '../lib/metrics';
+import { s3ModelIO } from '../lib/tf/s3-model-io';
+import { heldOutSplit, transferKeys } from '../lib/transfer';
+import { renderTransferHtml, renderTransferMarkdown } from '../lib/report-transfer';
+import { failFastOnBadInput } from './errors';
+
+export interface EvaluateTransferInput {
+  runId: string;
+  manifestKey: string;
+  backbone: BackboneInfo;
+  options: TransferOptions;
+  methods: MethodResult[];
+  ingest: { manifestKey: string; cached: boolean; cacheReason: string };
+  features: FeatureShard[];
+  timings: Record<string, number>;
+}
+
+const LABELS = { features: 'Feature extraction + logistic regression', finetune: 'Fine-tuning' } as const;
+const MAX_MISCLASSIFIED = 24;
+
+export function evaluateTransferActivity(deps: ActivityDeps) {
+  return async function evaluateTransfer(input: EvaluateTransferInput): Promise<TransferRunResult> {
+    return failFastOnBadInput(async () => {
+      const { store, backend } = deps();
+      const keys = transferKeys(input.runId);
+      const manifest = await loadManifest(store, input.manifestKey);
+      const split = heldOutSplit(manifest);
+      const data = await loadSplit(store, manifest, split);
+      const paths = manifest.splits[split].shards.flatMap((s) => s.paths ?? new Array<string>(s.count).fill(s.images.key));
+      const prepare = (images: Uint8Array, n: number) => preprocessImages(input.backbone, images, n);
+
+      const reports: MethodReport[] = [];
+      const models = new Map<string, tf.LayersModel>();
+      for (const method of input.methods) {
+        const model = await tf.loadLayersModel(s3ModelIO(store, method.modelPrefix));
+        models.set(method.method, model);
+        const predictions = await predictSplit(model, data, allIndices(data.count), manifest.classNames.length, prepare);
+        const metrics = classificationMetrics(predictions.labels, predictions.predicted, manifest.classNames);
+        const misclassified = [];
+        for (let i = 0; i < data.count && misclassified.length < MAX_MISCLASSIFIED; i++) {
+          if (predictions.predicted[i] === predictions.labels[i]) continue;
+          misclassified.push({
+            path: paths[i],
+            trueClass: manifest.classNames[predictions.labels[i]],
+            predictedClass: manifest.classNames[predictions.predicted[i]],
+            probability: predictions.confidence[i],
+          });
+        }
+        reports.push({
+          method: method.method,
+          label: LABELS[method.method],
+          modelKey: `${method.modelPrefix}/model.json`,
+          heldOut: { ...metrics, split, loss: predictions.loss },
+          selectionAccuracy: method.selectionAccuracy,
+          trainSeconds: method.trainSeconds,
+          imagesPerSecond: method.imagesPerSecond,
+          l2Grid: method.l2Grid,
+          chosenL2: method.chosenL2,
+          stages: method.stages,
+          resumedFrom: method.resumedFrom,
+          misclassified,
+        });
+      }
+
+      // Higher held-out accuracy wins; on a tie the cheaper features method does.
+      const ranked = [...reports].sort((a, b) => b.heldOut.accuracy - a.heldOut.accuracy || (a.method === 'features' ? -1 : 1));
+      const winner = ranked[0];
+      const reason =
+        ranked.length === 1
+          ? `only ${winner.label.toLowerCase()} ran`
+          : `${(winner.heldOut.accuracy * 100).toFixed(1)}% vs ${(ranked[1].heldOut.accuracy * 100).toFixed(1)}% held-out accuracy on ${split} (${data.count} images)`;
+      const chosenModel = models.get(winner.method)!;
+      await chosenModel.save(s3ModelIO(store, keys.model));
+      for (const model of models.values()) model.dispose();
+
+      const cachedShards = input.features.filter((f) => f.cached).length;
+      const report: TransferReport = {
+        runId: input.runId,
+        title: `Transfer learning: ${manifest.classNames.join(' vs ')}`,
+        createdAt: new Date().toISOString(),
+        dataset: {
+          manifestKey: input.manifestKey,
+          classNames: manifest.classNames,
+          counts: Object.fromEntries(Object.entries(manifest.splits).map(([k, v]) => [k, v.count])),
+          heldOutSplit: split,
+          rejected: manifest.quality?.rejected ?? [],
+          duplicates: manifest.quality?.duplicates ?? [],
+          crossSplit: manifest.quality?.crossSplit ?? [],
+        },
+        backbone: input.backbone,
+        cache: [
+          { step: 'ingest', cached: input.ingest.cached, reason: input.ingest.cacheReason },
+          {
+            step: 'extract',
+            cached: cachedShards === input.features.length,
+            reason: `${cachedShards} of ${input.features.length} feature shards were already stored for (dataset ${manifest.name}, backbone ${input.backbone.sha256.slice(0, 12)}, cut ${input.backbone.cutLayer}, ${input.backbone.inputSize.join('×')} ${input.backbone.scaling})`,
+          },
+        ],
+        methods: reports,
+        chosen: { method: winner.method, reason, modelKey: `${keys.model}/model.json` },
+        config: {
+          method: input.options.method,
+          seed: input.options.seed,
+          validationFraction: input.options.validationFraction,
+          batchSize: input.options.batchSize,
+          augment: input.options.augment,
+          patience: input.options.patience,
+          resize: input.options.resize,
+        },
+        environment: { backend, tfjs: tf.version.tfjs, node: process.version },
+        timings: input.timings,
+      };
+      const thumbnails = await misclassifiedThumbnails(data, paths, reports);
+      await store.putJson(keys.reportJson, report);
+      await store.putBytes(keys.reportMarkdown, Buffer.from(renderTransferMarkdown(report)), 'text/markdown; charset=utf-8');
+      await store.putBytes(keys.reportHtml, Buffer.from(renderTransferHtml(report, thumbnails)), 'text/html; charset=utf-8');
+      return {
+        runId: input.runId,
+        chosenMethod: winner.method,
+        heldOutAccuracy: winner.heldOut.accuracy,
+        methods: reports.map((r) => ({ method: r.method, heldOutAccuracy: r.heldOut.accuracy, selectionAccuracy: r.selectionAccuracy })),
+        modelKey: `${keys.model}/model.json`,
+        reportKeys: { json: keys.reportJson, html: keys.reportHtml, markdown: keys.reportMarkdown },
+      };
+    });
+  };
+}
+
+/** Small JPEG data URLs of the misclassified held-out images, for the report's grid. */
+async function misclassifiedThumbnails(data: SplitData, paths: string[], reports: MethodReport[]): Promise<Record<string, string>> {
+  const [h, w, c] = data.imageShape;
+  const pixels = h * w * c;
+  const out: Record<string, string> = {};
+  for (const report of reports) {
+    for (const m of report.misclassified) {
+      const i = paths.indexOf(m.path);
+      if (i < 0 || out[m.path]) continue;
+      const raw = Buffer.from(data.images.subarray(i * pixels, (i + 1) * pixels));
+      const jpeg = await sharp(raw, { raw: { width: w, height: h, channels: c as 1 | 3 } }).resize(112).jpeg({ quality: 70 }).toBuffer();
+      out[m.path] = `data:image/jpeg;base64,${jpeg.toString('base64')}`;
+    }
+  }
+  return out;
+}

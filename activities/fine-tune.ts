@@ -1,0 +1,152 @@
+// Activity (GPU queue): method 2, fine-tuning. A fresh head on the backbone body (or one
+// warm-started from the logistic-regression head), trained in stages that unfreeze more of
+// the body at smaller learning rates. Checkpoints every epoch; a retry resumes from the
+// checkpoint named in the last heartbeat. Early stopping on the held-back part of train
+// keeps the best epoch's weights.
+import { Context } from '@temporalio/activity';
+import * as tf from '@tensorflow/tfjs';
+import type { ActivityDeps } from './deps';
+import type { BackboneInfo, MethodResult, TransferOptions } from '../lib/pipeline-types';
+import type { StageRecord } from '../lib/transfer-types';
+import type { EpochRecord } from '../lib/report';
+import { gatherImages, loadManifest, loadSplit, oneHot, trainValidationSplit } from '../lib/dataset';
+import { loadBackbone, preprocessImages } from '../lib/models/backbone';
+import { applyStage, buildFineTuneModel, DEFAULT_STAGES, HEAD_LAYER_NAME, type Stage } from '../lib/models/fine-tune';
+import type { LogisticRegressionModel } from '../lib/models/logistic-regression';
+import { predictSplit } from '../lib/models/inference';
+import { runEpochs } from '../lib/training/epochs';
+import { augmentBatch } from '../lib/training/augment';
+import { loadWeights, saveWeights } from '../lib/training/weights';
+import { s3ModelIO } from '../lib/tf/s3-model-io';
+import { predictionMetadata, transferKeys } from '../lib/transfer';
+import { failFastOnBadInput } from './errors';
+import { progressReporter } from './progress';
+
+export interface FineTuneInput {
+  runId: string;
+  manifestKey: string;
+  backbone: BackboneInfo;
+  options: TransferOptions;
+  /** Key of the logistic-regression head to start from, when the features method ran first. */
+  warmStartHead?: string;
+}
+
+interface Checkpoint {
+  stage: number; // index into the stages
+  epoch: number; // last finished epoch of that stage
+  weightsKey: string;
+  best: { valLoss: number; epoch: number; weightsKey: string } | null;
+  stages: StageRecord[]; // finished stages, plus the current one so far
+}
+
+export interface FineTuneHeartbeat {
+  stage: string;
+  epoch: number;
+  batch: number;
+  batches: number;
+  loss: number;
+  checkpoint: Checkpoint | null;
+}
+
+export function fineTuneActivity(deps: ActivityDeps) {
+  return async function fineTune(input: FineTuneInput): Promise<MethodResult> {
+    return failFastOnBadInput(async () => {
+      const { store } = deps();
+      const ctx = Context.current();
+      const { options } = input;
+      const keys = transferKeys(input.runId);
+      const manifest = await loadManifest(store, input.manifestKey);
+      const numClasses = manifest.classNames.length;
+      const data = await loadSplit(store, manifest, 'train');
+      const split = trainValidationSplit(data.count, options);
+      const stages: Stage[] = options.stages ?? DEFAULT_STAGES;
+
+      // A private copy of the body: fine-tuning changes its weights.
+      const backbone = await loadBackbone(input.backbone.source, { store, cutLayer: input.backbone.cutLayer });
+      const warmStart = input.warmStartHead ? await loadHead(store, input.warmStartHead) : undefined;
+      const model = buildFineTuneModel(backbone.body, numClasses, { seed: options.seed, warmStart });
+      const prepare = (images: Uint8Array, n: number) => preprocessImages(backbone.spec, images, n);
+
+      const resume = (ctx.info.heartbeatDetails as FineTuneHeartbeat | undefined)?.checkpoint ?? null;
+      let checkpoint = resume;
+      const records: StageRecord[] = resume ? resume.stages.slice(0, resume.stage) : [];
+      const report = progressReporter();
+      const started = Date.now();
+      let imagesTrained = 0;
+      let trainSeconds = 0;
+
+      for (let s = resume?.stage ?? 0; s < stages.length; s++) {
+        const stage = stages[s];
+        const trainable = applyStage(model, stage, [HEAD_LAYER_NAME]);
+        const resuming = resume && resume.stage === s ? resume : null;
+        if (resuming) await loadWeights(store, resuming.weightsKey, model);
+        const history: EpochRecord[] = [...(resuming?.stages[s]?.history ?? [])];
+        let best = resuming?.best ?? null;
+        let stoppedEarly = false;
+
+        const epochs = await runEpochs({
+          model,
+          trainIndices: split.train,
+          batchSize: options.batchSize,
+          firstEpoch: (resuming?.epoch ?? 0) + 1,
+          lastEpoch: stage.epochs,
+          seed: options.seed + 1000 * s,
+          makeBatch: (idx) => {
+            const batch = gatherImages(data, idx);
+            const x = tf.tidy(() => {
+              const prepared = prepare(batch.images, idx.length) as tf.Tensor4D;
+              return options.augment ? augmentBatch(prepared, options.seed + idx[0] * 7919 + s) : prepared;
+            });
+            return { x, y: tf.tensor2d(oneHot(batch.labels, numClasses), [idx.length, numClasses]) };
+          },
+          validate: () => predictSplit(model, data, split.validation, numClasses, prepare),
+          onBatch: (p) => {
+            ctx.heartbeat({ stage: stage.name, epoch: p.epoch, batch: p.batch, batches: p.batches, loss: p.loss, checkpoint } satisfies FineTuneHeartbeat);
+            report({ step: 'finetune', ...p, epochs: stage.epochs, message: `stage ${stage.name}` });
+            if (ctx.cancellationSignal.aborted) throw ctx.cancellationSignal.reason;
+          },
+          onEpochEnd: async (record) => {
+            history.push(record);
+            const weightsKey = await saveWeights(store, keys.checkpoint(s + 1, record.epoch), model);
+            if (!best || record.valLoss < best.valLoss) best = { valLoss: record.valLoss, epoch: record.epoch, weightsKey };
+            const current: StageRecord = { stage, history: [...history], trainableLayers: trainable, stoppedEarly: false };
+            checkpoint = { stage: s, epoch: record.epoch, weightsKey, best, stages: [...records, current] };
+            ctx.heartbeat({ stage: stage.name, epoch: record.epoch, batch: 0, batches: 0, loss: record.loss, checkpoint } satisfies FineTuneHeartbeat);
+            report({ step: 'finetune', epoch: record.epoch, epochs: stage.epochs, loss: record.loss, accuracy: record.accuracy, valAccuracy: record.valAccuracy, message: `stage ${stage.name}` }, true);
+            if (record.epoch - best.epoch >= options.patience) {
+              stoppedEarly = true;
+              return 'stop';
+            }
+          },
+        });
+        imagesTrained += epochs.length * split.train.length;
+        trainSeconds += epochs.reduce((sum, r) => sum + r.seconds, 0);
+        // Keep the stage's best epoch (by held-back loss), as early stopping promises.
+        const finalBest = best as Checkpoint['best'];
+        if (finalBest && finalBest.epoch !== history[history.length - 1]?.epoch) await loadWeights(store, finalBest.weightsKey, model);
+        records.push({ stage, history, trainableLayers: trainable, stoppedEarly });
+        if (finalBest) checkpoint = { stage: s + 1, epoch: 0, weightsKey: finalBest.weightsKey, best: null, stages: [...records] };
+      }
+
+      const selection = await predictSplit(model, data, split.validation, numClasses, prepare);
+      model.setUserDefinedMetadata({ ...predictionMetadata(manifest, input.backbone, options) });
+      await model.save(s3ModelIO(store, keys.methodModel('finetune')));
+      model.dispose();
+      return {
+        method: 'finetune',
+        modelPrefix: keys.methodModel('finetune'),
+        selectionAccuracy: selection.accuracy,
+        trainSeconds: trainSeconds || (Date.now() - started) / 1000,
+        imagesPerSecond: trainSeconds > 0 ? imagesTrained / trainSeconds : 0,
+        stages: records,
+        resumedFrom: resume ? `stage ${resume.stage + 1}, epoch ${resume.epoch}` : undefined,
+      };
+    });
+  };
+}
+
+async function loadHead(store: ReturnType<ActivityDeps>['store'], key: string): Promise<LogisticRegressionModel> {
+  const json = await store.getJson<Record<string, unknown>>(key);
+  const floats = (k: string) => Float32Array.from(json[k] as number[]);
+  return { ...(json as unknown as LogisticRegressionModel), weights: floats('weights'), bias: floats('bias'), mean: floats('mean'), std: floats('std') };
+}

@@ -1,0 +1,64 @@
+// Activity: method 1, feature extraction. A multinomial logistic-regression head on the
+// frozen backbone's (cached) features, L2 chosen on the held-back part of train; saved
+// as one tfjs model (body + head) that predicts straight from images.
+import * as tf from '@tensorflow/tfjs';
+import type { ActivityDeps } from './deps';
+import type { BackboneInfo, FeatureShard, MethodResult, TransferOptions } from '../lib/pipeline-types';
+import { loadManifest, trainValidationSplit } from '../lib/dataset';
+import { loadFeatureSplit, selectRows } from '../lib/features';
+import { fitLogisticRegression, toLayersModel } from '../lib/models/logistic-regression';
+import { s3ModelIO } from '../lib/tf/s3-model-io';
+import { transferKeys, predictionMetadata } from '../lib/transfer';
+import { failFastOnBadInput } from './errors';
+import { cachedBackbone } from './backbones';
+
+export interface TrainFeatureHeadInput {
+  runId: string;
+  manifestKey: string;
+  backbone: BackboneInfo;
+  features: FeatureShard[];
+  options: TransferOptions;
+}
+
+export function trainFeatureHeadActivity(deps: ActivityDeps) {
+  return async function trainFeatureHead(input: TrainFeatureHeadInput): Promise<MethodResult> {
+    return failFastOnBadInput(async () => {
+      const { store } = deps();
+      const keys = transferKeys(input.runId);
+      const manifest = await loadManifest(store, input.manifestKey);
+      const numClasses = manifest.classNames.length;
+      const train = await loadFeatureSplit(store, input.features, 'train', input.backbone.featureDim);
+      const split = trainValidationSplit(train.count, input.options);
+      const started = Date.now();
+      const lr = await fitLogisticRegression(
+        { train: selectRows(train, split.train), val: selectRows(train, split.validation), dim: train.dim, numClasses },
+        { seed: input.options.seed },
+      );
+      const trainSeconds = (Date.now() - started) / 1000;
+      const headKey = keys.featureHead;
+      await store.putJson(headKey, {
+        ...lr,
+        weights: Array.from(lr.weights),
+        bias: Array.from(lr.bias),
+        mean: Array.from(lr.mean),
+        std: Array.from(lr.std),
+      });
+
+      const backbone = await cachedBackbone(store, input.backbone.source, input.backbone.cutLayer);
+      const head = toLayersModel(lr);
+      const full = tf.model({ inputs: backbone.body.inputs, outputs: head.apply(backbone.body.outputs[0]) as tf.SymbolicTensor });
+      full.setUserDefinedMetadata({ ...predictionMetadata(manifest, input.backbone, input.options) });
+      await full.save(s3ModelIO(store, keys.methodModel('features')));
+      return {
+        method: 'features',
+        modelPrefix: keys.methodModel('features'),
+        selectionAccuracy: lr.valAccuracy,
+        trainSeconds,
+        imagesPerSecond: (split.train.length * Math.max(1, lr.epochs)) / Math.max(trainSeconds, 1e-6),
+        headKey,
+        l2Grid: lr.grid,
+        chosenL2: lr.l2,
+      };
+    });
+  };
+}

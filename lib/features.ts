@@ -1,0 +1,52 @@
+// Where extracted features live, and how they are read back.
+import * as path from 'node:path';
+import type { ArtifactStore } from './store';
+import { artifactKey } from './store';
+import type { BackboneInfo, FeatureShard } from './pipeline-types';
+
+/** The cache identity: dataset hash, backbone hash, cut layer and preprocessing. */
+export function featurePrefix(manifestKey: string, backbone: BackboneInfo): string {
+  const datasetSha = path.posix.basename(manifestKey, '.json');
+  const cut = backbone.cutLayer.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 80);
+  const prep = `${backbone.inputSize[0]}x${backbone.inputSize[1]}x${backbone.channels}-${backbone.scaling}`;
+  return artifactKey('features', datasetSha, backbone.sha256, cut, prep);
+}
+
+export function featureKeys(manifestKey: string, backbone: BackboneInfo, split: string, shardIndex: number) {
+  const prefix = featurePrefix(manifestKey, backbone);
+  return { features: `${prefix}/${split}-${shardIndex}.f32`, labels: `${prefix}/${split}-${shardIndex}.labels.u8` };
+}
+
+export interface FeatureSplit {
+  count: number;
+  dim: number;
+  x: Float32Array;
+  y: Uint8Array;
+}
+
+/** Concatenates one split's feature shards (in shard order). */
+export async function loadFeatureSplit(store: ArtifactStore, shards: FeatureShard[], split: string, dim: number): Promise<FeatureSplit> {
+  const mine = shards.filter((s) => s.split === split);
+  const count = mine.reduce((n, s) => n + s.count, 0);
+  const x = new Float32Array(count * dim);
+  const y = new Uint8Array(count);
+  let offset = 0;
+  for (const shard of mine) {
+    const [f, l] = await Promise.all([store.getBytes(shard.features), store.getBytes(shard.labels)]);
+    x.set(new Float32Array(f.slice().buffer), offset * dim);
+    y.set(l, offset);
+    offset += shard.count;
+  }
+  return { count, dim, x, y };
+}
+
+/** Rows of a feature matrix picked by index. */
+export function selectRows(split: FeatureSplit, indices: ArrayLike<number>): { x: Float32Array; y: Uint8Array } {
+  const x = new Float32Array(indices.length * split.dim);
+  const y = new Uint8Array(indices.length);
+  for (let i = 0; i < indices.length; i++) {
+    x.set(split.x.subarray(indices[i] * split.dim, (indices[i] + 1) * split.dim), i * split.dim);
+    y[i] = split.y[indices[i]];
+  }
+  return { x, y };
+}

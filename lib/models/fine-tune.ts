@@ -1,0 +1,213 @@
+// Fine-tuning a backbone: a softmax head on the body, trained in stages that unfreeze more
+// of the body at smaller learning rates.
+//
+// Batch normalisation: in tfjs, `fit`/`trainOnBatch` run every layer with training=true,
+// and BatchNormalization then normalises with the batch's statistics and updates its
+// moving mean/variance even when the layer is not trainable (Keras ≥ 2.1.3 runs a frozen
+// BN layer in inference mode instead). On small fine-tuning batches that would silently
+// overwrite the pretrained statistics. applyStage therefore makes every frozen BN layer
+// run in inference mode (its `call` always gets training=false) and restores the normal
+// `call` when a later stage unfreezes it.
+import * as tf from '@tensorflow/tfjs';
+import { z } from 'zod';
+import { ConfigError } from '../config';
+import { foldedWeights, type LogisticRegressionModel } from './logistic-regression';
+
+export type Unfreeze = 'head' | 'all' | { topLayers: number } | { blocks: string[] };
+
+export interface Stage {
+  name: string;
+  /**
+   * What trains besides the head: nothing, the whole body, the `topLayers` weight-bearing
+   * body layers nearest the output (conv, depthwise, BN, dense each count one; activations,
+   * pools and padding carry no weights and do not count), or the body layers whose names
+   * start with one of `blocks` (e.g. "conv_pw_13", "block_16_").
+   */
+  unfreeze: Unfreeze;
+  epochs: number;
+  learningRate: number;
+}
+
+/** Name of the head layer buildFineTuneModel adds. */
+export const HEAD_LAYER_NAME = 'tl_head';
+
+/** Train the new head alone first (so its random start cannot wreck the body), then the top of the body gently. */
+export const DEFAULT_STAGES: Stage[] = [
+  { name: 'head', unfreeze: 'head', epochs: 5, learningRate: 1e-3 },
+  { name: 'top', unfreeze: { topLayers: 20 }, epochs: 5, learningRate: 1e-4 },
+];
+
+type Layer = tf.layers.Layer;
+
+/**
+ * The body with a Dense softmax head named HEAD_LAYER_NAME: freshly initialised (seeded
+ * Glorot), or the logistic-regression head with its standardisation folded in. The model
+ * shares the body's layers (and so its weights): give it a body nobody else uses.
+ */
+export function buildFineTuneModel(
+  body: tf.LayersModel,
+  numClasses: number,
+  opts: { seed: number; warmStart?: LogisticRegressionModel },
+): tf.LayersModel {
+  const features = body.outputs[0];
+  const dim = features.shape[1];
+  if (body.outputs.length !== 1 || features.shape.length !== 2 || !dim) {
+    throw new Error(`fine-tune: the body must output [null, d] features, not ${JSON.stringify(body.outputs.map((o) => o.shape))}`);
+  }
+  const dense = tf.layers.dense({
+    units: numClasses,
+    activation: 'softmax',
+    name: HEAD_LAYER_NAME,
+    kernelInitializer: tf.initializers.glorotUniform({ seed: opts.seed }),
+    biasInitializer: 'zeros',
+  });
+  const model = tf.model({ inputs: body.inputs, outputs: dense.apply(features) as tf.SymbolicTensor, name: 'fine_tune' });
+  const warm = opts.warmStart;
+  if (warm) {
+    if (warm.mean.length !== dim || warm.bias.length !== numClasses) {
+      throw new Error(`fine-tune: the warm-start head maps ${warm.mean.length} features to ${warm.bias.length} classes; the body gives ${dim} and there are ${numClasses}`);
+    }
+    const { kernel, bias } = foldedWeights(warm);
+    tf.tidy(() => dense.setWeights([tf.tensor2d(kernel, [dim, numClasses]), tf.tensor1d(bias)]));
+  }
+  return model;
+}
+
+// ---- Stages from JSON ----
+
+const unfreezeSchema = z.union(
+  [
+    z.enum(['head', 'all']),
+    z.strictObject({ topLayers: z.number().int().positive() }),
+    z.strictObject({ blocks: z.array(z.string().min(1)).min(1) }),
+  ],
+  { error: 'expected "head", "all", {"topLayers": N} or {"blocks": ["layer-name prefix", …]}' },
+);
+
+const stagesSchema = z
+  .array(
+    z.strictObject({
+      name: z.string().min(1),
+      unfreeze: unfreezeSchema,
+      epochs: z.number().int().positive(),
+      learningRate: z.number().positive().max(1),
+    }),
+  )
+  .min(1)
+  .superRefine((stages, ctx) => {
+    const seen = new Set<string>();
+    stages.forEach((s, i) => {
+      if (seen.has(s.name)) ctx.addIssue({ code: 'custom', path: [i, 'name'], message: `duplicate stage name ${JSON.stringify(s.name)}` });
+      seen.add(s.name);
+    });
+  });
+
+/** Parses a JSON array of stages; an error names each bad field, e.g. `stages[1].learningRate: …`. */
+export function parseStages(json: string): Stage[] {
+  let value: unknown;
+  try {
+    value = JSON.parse(json);
+  } catch (err) {
+    throw new ConfigError(`stages: not valid JSON: ${(err as Error).message}`);
+  }
+  const parsed = stagesSchema.safeParse(value);
+  if (!parsed.success) {
+    const where = (p: PropertyKey[]) => p.reduce<string>((s, k) => (typeof k === 'number' ? `${s}[${k}]` : `${s}.${String(k)}`), 'stages');
+    throw new ConfigError(parsed.error.issues.map((i) => `${where(i.path)}: ${i.message}`).join('; '));
+  }
+  return parsed.data as Stage[];
+}
+
+// ---- Applying a stage ----
+
+const isModel = (layer: Layer): layer is tf.LayersModel => layer instanceof tf.LayersModel;
+
+/** The model's own layers, nested models expanded, in the model's (topological) order. */
+export function leafLayers(model: tf.LayersModel): Layer[] {
+  return model.layers.flatMap((l) => (isModel(l) ? leafLayers(l) : [l]));
+}
+
+function nestedModels(model: tf.LayersModel): tf.LayersModel[] {
+  return model.layers.filter(isModel).flatMap((m) => [m, ...nestedModels(m)]);
+}
+
+const hasWeights = (l: Layer) => l.weights.length > 0;
+const isBatchNorm = (l: Layer) => l.getClassName() === 'BatchNormalization';
+
+const INFERENCE_MODE = Symbol('tl.batchNormInferenceMode');
+type CallFn = Layer['call'];
+
+/** Makes a BN layer always normalise with (and never update) its moving statistics, or undoes that. */
+export function setBatchNormInferenceMode(layer: Layer, on: boolean): void {
+  const own = layer as Layer & { [INFERENCE_MODE]?: boolean; call: CallFn };
+  if (on && !own[INFERENCE_MODE]) {
+    const original = Object.getPrototypeOf(layer).call as CallFn;
+    // An own property shadows the prototype's call; deleting it restores the original.
+    own.call = function (this: Layer, inputs, kwargs) {
+      return original.call(this, inputs, { ...kwargs, training: false });
+    };
+    own[INFERENCE_MODE] = true;
+  } else if (!on && own[INFERENCE_MODE]) {
+    delete (own as Partial<typeof own>).call;
+    delete own[INFERENCE_MODE];
+  }
+}
+
+export function isBatchNormInInferenceMode(layer: Layer): boolean {
+  return (layer as Layer & { [INFERENCE_MODE]?: boolean })[INFERENCE_MODE] === true;
+}
+
+/** Which body layers a stage unfreezes (layers without weights follow the same rule, harmlessly). */
+function unfrozenBody(body: Layer[], unfreeze: Unfreeze): Set<Layer> {
+  if (unfreeze === 'head') return new Set();
+  if (unfreeze === 'all') return new Set(body);
+  if ('topLayers' in unfreeze) {
+    const weighted = body.filter(hasWeights);
+    const from = weighted.length > unfreeze.topLayers ? weighted[weighted.length - unfreeze.topLayers] : weighted[0];
+    return new Set(from ? body.slice(body.indexOf(from)) : []);
+  }
+  const unmatched = unfreeze.blocks.filter((p) => !body.some((l) => l.name.startsWith(p)));
+  if (unmatched.length) {
+    const examples = body.filter(hasWeights).slice(-6).map((l) => l.name);
+    throw new ConfigError(`unfreeze.blocks: no layer name starts with ${unmatched.map((p) => JSON.stringify(p)).join(', ')} (the last layers are ${examples.join(', ')})`);
+  }
+  return new Set(body.filter((l) => unfreeze.blocks.some((p) => l.name.startsWith(p))));
+}
+
+const ownedOptimizers = new WeakSet<tf.Optimizer>();
+
+/**
+ * Sets `trainable` on every layer for the stage (head layers always train), puts frozen BN
+ * layers in inference mode (unfrozen ones back to normal), and recompiles with a fresh
+ * Adam at the stage's learning rate (the previous stage's moments belong to other
+ * weights). Returns how many weight-bearing layers now train.
+ */
+export function applyStage(model: tf.LayersModel, stage: Stage, headLayerNames: string[]): number {
+  const leaves = leafLayers(model);
+  const head = new Set(headLayerNames);
+  for (const name of head) {
+    if (!leaves.some((l) => l.name === name)) throw new Error(`fine-tune: head layer ${JSON.stringify(name)} is not in the model`);
+  }
+  const body = leaves.filter((l) => !head.has(l.name));
+  const unfrozen = unfrozenBody(body, stage.unfreeze);
+  // A nested model's trainable=false hides all its layers' weights: keep containers on and
+  // decide per leaf. (Setting a container's flag resets its layers', so do it first.)
+  for (const m of [model, ...nestedModels(model)]) m.trainable = true;
+  for (const layer of leaves) {
+    layer.trainable = head.has(layer.name) || unfrozen.has(layer);
+    if (isBatchNorm(layer)) setBatchNormInferenceMode(layer, !layer.trainable);
+  }
+  const previous = model.optimizer;
+  if (previous && ownedOptimizers.has(previous)) previous.dispose();
+  const optimizer = tf.train.adam(stage.learningRate);
+  ownedOptimizers.add(optimizer);
+  model.compile({ optimizer, loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
+  return leaves.filter((l) => l.trainable && hasWeights(l)).length;
+}
+
+/** Names of the weight-bearing layers that train, in model order (for reports and tests). */
+export function trainableLayerNames(model: tf.LayersModel): string[] {
+  return leafLayers(model)
+    .filter((l) => l.trainable && l.trainableWeights.length > 0)
+    .map((l) => l.name);
+}

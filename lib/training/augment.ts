@@ -1,0 +1,24 @@
+// Training-time augmentation for photos: random horizontal flips and random crops
+// (80–100% of each side, resized back), seeded so a resumed epoch sees the same batches.
+import * as tf from '@tensorflow/tfjs';
+import { seededRandom } from '../dataset';
+
+export function augmentBatch(x: tf.Tensor4D, seed: number): tf.Tensor4D {
+  const random = seededRandom(seed);
+  const [n, h, w] = x.shape;
+  const boxes: number[][] = [];
+  const flips: boolean[] = [];
+  for (let i = 0; i < n; i++) {
+    const scale = 0.8 + 0.2 * random();
+    const top = (1 - scale) * random();
+    const left = (1 - scale) * random();
+    boxes.push([top, left, top + scale, left + scale]);
+    flips.push(random() < 0.5);
+  }
+  return tf.tidy(() => {
+    const cropped = tf.image.cropAndResize(x, boxes, Array.from({ length: n }, (_, i) => i), [h, w]);
+    const flipped = tf.image.flipLeftRight(cropped);
+    const mask = tf.tensor1d(flips.map((f) => (f ? 1 : 0)), 'float32').reshape([n, 1, 1, 1]);
+    return flipped.mul(mask).add(cropped.mul(tf.scalar(1).sub(mask))) as tf.Tensor4D;
+  });
+}

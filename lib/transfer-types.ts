@@ -1,0 +1,60 @@
+// What the transfer-learning pipeline reports: both methods side by side, and the choice.
+import type { ClassificationMetrics } from './metrics';
+import type { EpochRecord } from './report';
+import type { BackboneInfo, StageSpec } from './pipeline-types';
+
+export interface StageRecord {
+  stage: StageSpec;
+  history: EpochRecord[];
+  trainableLayers: number;
+  stoppedEarly: boolean;
+}
+
+export interface MethodReport {
+  method: 'features' | 'finetune';
+  label: string; // "Feature extraction + logistic regression", "Fine-tuning"
+  modelKey: string;
+  heldOut: ClassificationMetrics & { split: string; loss?: number };
+  selectionAccuracy: number; // on the held-back part of train, used for choices (L2, early stopping)
+  trainSeconds: number;
+  imagesPerSecond: number;
+  /** L2 grid for the LR head: l2 → selection accuracy. */
+  l2Grid?: { l2: number; valAccuracy: number; valLoss: number }[];
+  chosenL2?: number;
+  stages?: StageRecord[];
+  /** Set when a retried fine-tuning attempt resumed from a checkpoint. */
+  resumedFrom?: string;
+  /** Up to ~24 misclassified held-out images: source path, true and predicted class. */
+  misclassified: { path: string; trueClass: string; predictedClass: string; probability: number }[];
+}
+
+export interface TransferReport {
+  runId: string;
+  title: string;
+  createdAt: string;
+  dataset: {
+    manifestKey: string;
+    classNames: string[];
+    counts: Record<string, number>; // per split
+    heldOutSplit: string;
+    rejected: { path: string; reason: string }[];
+    duplicates: { sha256: string; paths: string[] }[];
+    crossSplit: { sha256: string; paths: string[] }[];
+  };
+  backbone: BackboneInfo;
+  cache: { step: string; cached: boolean; reason: string }[];
+  methods: MethodReport[];
+  chosen: { method: 'features' | 'finetune'; reason: string; modelKey: string };
+  config: Record<string, string | number | boolean>;
+  environment: Record<string, string | number>;
+  timings: Record<string, number>;
+}
+
+export interface TransferRunResult {
+  runId: string;
+  chosenMethod: 'features' | 'finetune';
+  heldOutAccuracy: number;
+  methods: { method: string; heldOutAccuracy: number; selectionAccuracy: number }[];
+  modelKey: string;
+  reportKeys: { json: string; html: string; markdown: string };
+}

@@ -1,0 +1,120 @@
+// Transfer learning through the real stack on the ants-vs-bees photos: both methods, the
+// cache on a second run, predictions with the chosen model, and a GPU-queue worker killed
+// during fine-tuning.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { Client } from '@temporalio/client';
+import { REPO_ROOT, runTl, startWorker, temporalClient, testConfig, testEnv, testStore, waitFor, type WorkerProcess } from './harness';
+import { transferKeys } from '../../lib/transfer';
+import type { TransferReport, TransferRunResult } from '../../lib/transfer-types';
+import { TRANSFER_DEFAULTS } from '../../lib/pipeline-types';
+import { progressQuery } from '../../workflows/definitions';
+import type { transferLearning } from '../../workflows';
+
+const DATA = path.resolve(REPO_ROOT, '../shared/data/datasets/hymenoptera_data');
+const BACKBONE = path.resolve(REPO_ROOT, '../shared/data/models/mobilenet_v1_0.25_224');
+const available = fs.existsSync(DATA) && fs.existsSync(BACKBONE);
+const skip = available ? false : 'needs ../shared/data (hymenoptera_data and mobilenet_v1_0.25_224)';
+
+// Short stages keep the test quick; the schedule itself is what is under test.
+const STAGES = JSON.stringify([
+  { name: 'head', unfreeze: 'head', epochs: 3, learningRate: 0.001 },
+  { name: 'top', unfreeze: { topLayers: 6 }, epochs: 2, learningRate: 0.0001 },
+]);
+
+const env = testEnv();
+const config = testConfig(env);
+const workers: WorkerProcess[] = [];
+let client: Client;
+const stamp = Date.now().toString(36);
+
+before(async () => {
+  if (!available) return;
+  workers.push(await startWorker(env, 'cpu'), await startWorker(env, 'gpu'));
+  client = await temporalClient(config);
+});
+
+after(async () => {
+  for (const w of workers) await w.stop('SIGKILL');
+  await client?.connection.close();
+});
+
+test('both methods on hymenoptera, a cached rerun, and predictions', { skip }, async () => {
+  const id = `test-transfer-${stamp}-a`;
+  const args = ['run', 'transfer', '--data', DATA, '--backbone', BACKBONE, '--stages', STAGES, '--seed', '7'];
+  const r = await runTl([...args, '--id', id, '--wait'], env);
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.match(r.stdout, /features\s+held-out accuracy/);
+  assert.match(r.stdout, /finetune\s+held-out accuracy/);
+
+  const store = testStore(config);
+  const report = await store.getJson<TransferReport>(transferKeys(id).reportJson);
+  assert.equal(report.dataset.heldOutSplit, 'val');
+  assert.equal(report.dataset.counts.train, 244);
+  assert.equal(report.dataset.counts.val, 153);
+  assert.deepEqual(report.dataset.classNames, ['ants', 'bees']);
+  const features = report.methods.find((m) => m.method === 'features')!;
+  const finetune = report.methods.find((m) => m.method === 'finetune')!;
+  assert.ok(features.heldOut.accuracy > 0.8, `features + LR held-out accuracy ${features.heldOut.accuracy}`);
+  assert.ok(finetune.heldOut.accuracy > 0.6, `fine-tuning held-out accuracy ${finetune.heldOut.accuracy}`);
+  assert.equal(finetune.stages?.length, 2);
+  assert.equal(features.heldOut.count, 153);
+  assert.ok(await store.head(`${transferKeys(id).model}/model.json`), 'the chosen model is stored');
+  const html = (await runTl(['report', id], env)).stdout;
+  assert.match(html, /ants/);
+
+  // Predict with the chosen model; a missing file is reported, not fatal to the others.
+  const ant = path.join(DATA, 'val/ants/F.pergan.28(f).jpg');
+  const bee = path.join(DATA, 'val/bees/1032546534_06907fe3b3.jpg');
+  const p = await runTl(['predict', '--model', id, ant, bee, '/nonexistent.jpg', '--json'], env);
+  assert.equal(p.code, 1, p.stderr);
+  const predictions = JSON.parse(p.stdout) as { file: string; className?: string; probability?: number; error?: string }[];
+  assert.equal(predictions.length, 3);
+  for (const pred of predictions.slice(0, 2)) {
+    assert.ok(['ants', 'bees'].includes(pred.className!));
+    assert.ok(pred.probability! > 0.5 && pred.probability! <= 1);
+  }
+  assert.equal(predictions[2].error, 'no such file');
+
+  // Same inputs again: ingestion and feature extraction are cached, and the report says why.
+  const again = await runTl([...args, '--method', 'features', '--id', `test-transfer-${stamp}-b`, '--wait'], env);
+  assert.equal(again.code, 0, again.stdout + again.stderr);
+  const second = await store.getJson<TransferReport>(transferKeys(`test-transfer-${stamp}-b`).reportJson);
+  const cache = Object.fromEntries(second.cache.map((c) => [c.step, c]));
+  assert.equal(cache.ingest.cached, true, cache.ingest.reason);
+  assert.equal(cache.extract.cached, true, cache.extract.reason);
+  assert.match(cache.ingest.reason, /same files/);
+});
+
+test('killing the GPU-queue worker during fine-tuning resumes from the checkpoint', { skip }, async () => {
+  const id = `test-transfer-${stamp}-kill`;
+  const stages = [
+    { name: 'head', unfreeze: 'head' as const, epochs: 4, learningRate: 0.001 },
+    { name: 'top', unfreeze: { topLayers: 6 }, epochs: 1, learningRate: 0.0001 },
+  ];
+  const handle = await client.workflow.start<typeof transferLearning>('transferLearning', {
+    taskQueue: config.taskQueues.cpu,
+    workflowId: id,
+    args: [{ options: { ...TRANSFER_DEFAULTS, data: DATA, backbone: BACKBONE, method: 'finetune', stages, patience: 10, seed: 11 }, gpuTaskQueue: config.taskQueues.gpu }],
+  });
+  await waitFor(
+    'fine-tuning epoch 2',
+    async () => {
+      const p = await handle.query(progressQuery);
+      return p.step === 'finetune' && (p.detail?.epoch ?? 0) >= 2 && (p.detail?.batch ?? 0) >= 1 ? p : undefined;
+    },
+    300_000,
+    200,
+  );
+  const gpuWorker = workers[1];
+  await gpuWorker.stop('SIGKILL');
+  workers.push(await startWorker(env, 'gpu'));
+  const result = (await handle.result()) as TransferRunResult;
+  assert.equal(result.chosenMethod, 'finetune');
+  const report = await testStore(config).getJson<TransferReport>(transferKeys(id).reportJson);
+  const finetune = report.methods[0];
+  assert.match(finetune.resumedFrom ?? '', /^stage 1, epoch [1-3]$/);
+  assert.equal(finetune.stages![0].history.length, 4, 'every epoch of stage 1 is recorded once');
+});

@@ -1,0 +1,98 @@
+// Workflow `transferLearning`: a folder of photos + a pretrained backbone → the better of
+// two classifiers, with the evidence side by side.
+//   ingest (fan-out per shard) → extract features (per shard, cached) → logistic-regression head
+//   → staged fine-tuning (GPU queue) → evaluate both on held-out data → choose.
+import { proxyActivities, setHandler, workflowInfo, type RetryPolicy } from '@temporalio/workflow';
+import type { Activities } from '../activities';
+import type { MethodResult, RunProgress, TransferOptions } from '../lib/pipeline-types';
+import type { TransferRunResult } from '../lib/transfer-types';
+import { progressQuery, stepProgressSignal } from './definitions';
+
+const retry: RetryPolicy = { maximumAttempts: 5, initialInterval: '1s', backoffCoefficient: 2 };
+
+const cpu = proxyActivities<Activities>({ startToCloseTimeout: '30 minutes', heartbeatTimeout: '2 minutes', retry });
+
+export interface TransferLearningInput {
+  options: TransferOptions;
+  /** Task queue of the GPU workers (the CLI passes TL_TASK_QUEUE_GPU). */
+  gpuTaskQueue: string;
+}
+
+export async function transferLearning(input: TransferLearningInput): Promise<TransferRunResult> {
+  const runId = workflowInfo().workflowId;
+  const { options } = input;
+  // Fine-tuning is the heavy step: it runs on the GPU workers' own queue.
+  const { fineTune } = proxyActivities<Activities>({
+    taskQueue: input.gpuTaskQueue,
+    startToCloseTimeout: '24 hours',
+    heartbeatTimeout: '1 minute',
+    retry: { ...retry, maximumAttempts: 10 },
+  });
+
+  const steps = ['backbone', 'ingest', 'extract', 'features', 'finetune', 'evaluate'];
+  const progress: RunProgress = { pipeline: 'transfer', step: 'starting', steps };
+  setHandler(progressQuery, () => progress);
+  setHandler(stepProgressSignal, (detail) => {
+    if (detail.step === progress.step) progress.detail = detail;
+  });
+  const timings: Record<string, number> = {};
+  const step = async <T>(name: string, body: () => Promise<T>): Promise<T> => {
+    progress.step = name;
+    progress.detail = undefined;
+    const started = Date.now();
+    try {
+      return await body();
+    } catch (err) {
+      progress.step = 'failed';
+      throw err;
+    } finally {
+      timings[name] = (Date.now() - started) / 1000;
+    }
+  };
+
+  const backbone = await step('backbone', () => cpu.describeBackbone({ backbone: options.backbone, cutLayer: options.cutLayer }));
+
+  const dataset = await step('ingest', async () => {
+    const plan = await cpu.planImageDataset({
+      data: options.data,
+      imageSize: backbone.inputSize,
+      colorMode: backbone.channels === 1 ? 'grayscale' : 'rgb',
+      resize: options.resize,
+      seed: options.seed,
+      validationFraction: options.validationFraction,
+      shardSize: options.shardSize,
+      maxPixels: options.maxPixels,
+    });
+    if (plan.cached && plan.manifestKey) return { manifestKey: plan.manifestKey, cached: true, cacheReason: plan.cacheReason };
+    const shards = await Promise.all(
+      Array.from({ length: plan.shards }, (_, shardIndex) => cpu.ingestImageShard({ planKey: plan.planKey, shardIndex })),
+    );
+    const final = await cpu.finalizeImageDataset({ planKey: plan.planKey, shards });
+    return { manifestKey: final.manifestKey, cached: false, cacheReason: plan.cacheReason };
+  });
+
+  const features = await step('extract', async () => {
+    const shardList = await cpu.listDatasetShards({ manifestKey: dataset.manifestKey });
+    return Promise.all(
+      shardList.map((shard) => cpu.extractFeatures({ manifestKey: dataset.manifestKey, split: shard.split, shardIndex: shard.shardIndex, backbone })),
+    );
+  });
+
+  const methods: MethodResult[] = [];
+  if (options.method !== 'finetune') {
+    methods.push(
+      await step('features', () => cpu.trainFeatureHead({ runId, manifestKey: dataset.manifestKey, backbone, features, options })),
+    );
+  }
+  if (options.method !== 'features') {
+    const warmStart = methods.find((m) => m.method === 'features')?.headKey;
+    methods.push(await step('finetune', () => fineTune({ runId, manifestKey: dataset.manifestKey, backbone, options, warmStartHead: warmStart })));
+  }
+
+  const chosen = await step('evaluate', () =>
+    cpu.evaluateTransfer({ runId, manifestKey: dataset.manifestKey, backbone, options, methods, ingest: dataset, features, timings: { ...timings } }),
+  );
+  progress.step = 'done';
+  progress.testAccuracy = chosen.heldOutAccuracy;
+  return chosen;
+}
