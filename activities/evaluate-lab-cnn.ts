@@ -43,6 +43,7 @@ export function evaluateLabCnnActivity(deps: ActivityDeps) {
           epochs: input.options.epochs,
           batchSize: input.options.batchSize,
           learningRate: input.options.learningRate,
+          learningRateDecay: input.options.learningRateDecay ?? 1,
           validationFraction: input.options.validationFraction,
           limit: input.options.limit ?? 'none',
           resumedFromEpoch: input.train.resumedFromEpoch,

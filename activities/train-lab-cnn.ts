@@ -63,6 +63,7 @@ export function trainLabCnnActivity(deps: ActivityDeps) {
         firstEpoch: resumedFromEpoch + 1,
         lastEpoch: epochs,
         seed: options.seed,
+        learningRate: (epoch) => options.learningRate * (options.learningRateDecay ?? 1) ** (epoch - 1),
         makeBatch: (idx) => {
           const batch = gatherBatch(data, idx, numClasses);
           return { x: tf.tensor4d(batch.x, [idx.length, h, w, c]), y: tf.tensor2d(batch.y, [idx.length, numClasses]) };

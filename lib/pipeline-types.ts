@@ -9,6 +9,8 @@ export interface LabCnnOptions {
   epochs: number;
   batchSize: number;
   learningRate: number;
+  /** Each epoch's learning rate is the previous one's times this (1 = constant). */
+  learningRateDecay: number;
   seed: number;
   validationFraction: number;
   /** Train on a seeded subset of this many training images (train + validation). */
@@ -19,6 +21,7 @@ export const LAB_CNN_DEFAULTS: LabCnnOptions = {
   epochs: 10,
   batchSize: 64,
   learningRate: 0.001,
+  learningRateDecay: 0.8,
   seed: 42,
   validationFraction: 0.1,
 };

@@ -103,7 +103,7 @@ function checkGroupSize(model: string, group: ModelJson['weightsManifest'][numbe
     offset = end;
   }
   if (offset !== bytes) {
-    throw new ModelFormatError(model, `${JSON.stringify(group.paths.join(', '))} hold ${bytes} bytes but the weights listed for them need ${offset}`);
+    throw new ModelFormatError(model, `weights file(s) ${JSON.stringify(group.paths.join(', '))}: ${bytes} bytes, but the weights listed for them need ${offset}`);
   }
 }
 

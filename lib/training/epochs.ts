@@ -24,6 +24,8 @@ export interface EpochLoop {
   lastEpoch: number;
   seed: number;
   makeBatch: (indices: Uint32Array) => { x: tf.Tensor; y: tf.Tensor };
+  /** Learning rate for an epoch (a schedule); unset keeps the optimizer's own. */
+  learningRate?: (epoch: number) => number;
   validate: () => Promise<{ loss: number; accuracy: number }>;
   onBatch?: (progress: BatchProgress) => void;
   /** Called after each epoch (checkpoint here); returning 'stop' ends the loop early. */
@@ -37,6 +39,7 @@ export async function runEpochs(loop: EpochLoop): Promise<EpochRecord[]> {
   const batches = Math.ceil(n / loop.batchSize);
   for (let epoch = loop.firstEpoch; epoch <= loop.lastEpoch; epoch++) {
     const started = Date.now();
+    if (loop.learningRate) setLearningRate(loop.model.optimizer, loop.learningRate(epoch));
     // The order depends only on (seed, epoch), so a resumed epoch sees the same batches.
     const order = seededPermutation(n, loop.seed + epoch);
     let lossSum = 0;
@@ -76,6 +79,14 @@ export async function runEpochs(loop: EpochLoop): Promise<EpochRecord[]> {
     if ((await loop.onEpochEnd?.(record)) === 'stop') break;
   }
   return records;
+}
+
+/**
+ * tfjs optimizers read their `learningRate` field at every step but offer no setter;
+ * assigning it keeps the optimizer's moment estimates, which a new optimizer would lose.
+ */
+export function setLearningRate(optimizer: tf.Optimizer, learningRate: number): void {
+  (optimizer as unknown as { learningRate: number }).learningRate = learningRate;
 }
 
 /** Training throughput over a set of epoch records. */

@@ -1,0 +1,179 @@
+#!/usr/bin/env python3
+"""The PyTorch / Pillow side of `npm run bench`: the same five workloads as bench/run.ts, with
+the same protocol (TL_BENCH_WARMUP steps, then TL_BENCH_REPEATS repeats of at least
+TL_BENCH_MIN_SECONDS each; the median counts). Prints one JSON object on stdout."""
+import json
+import multiprocessing
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+
+import numpy as np
+import torch
+import torch.nn as nn
+import PIL
+from PIL import Image, ImageOps
+
+WARMUP = int(os.environ.get("TL_BENCH_WARMUP", "2"))
+REPEATS = int(os.environ.get("TL_BENCH_REPEATS", "5"))
+MIN_SECONDS = float(os.environ.get("TL_BENCH_MIN_SECONDS", "1.5"))
+CORES = len(os.sched_getaffinity(0))
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+IMAGES_DIR = os.environ.get("TL_BENCH_IMAGES", os.path.join(REPO, "../shared/data/datasets/hymenoptera_data"))
+
+
+def measure(step, images_per_step):
+    for _ in range(WARMUP):
+        step()
+    samples, steps = [], []
+    for _ in range(REPEATS):
+        n, start = 0, time.perf_counter()
+        while True:
+            step()
+            n += 1
+            elapsed = time.perf_counter() - start
+            if elapsed >= MIN_SECONDS:
+                break
+        samples.append(n * images_per_step / elapsed)
+        steps.append(n)
+    return {"median": statistics.median(samples), "samples": samples, "stepsPerRepeat": steps}
+
+
+# ---- lab CNN: conv5×5/16 pad2 → BN → ReLU → pool2 → conv5×5/32 pad2 → BN → ReLU → pool2 → dense 10
+
+def lab_cnn():
+    return nn.Sequential(
+        nn.Conv2d(1, 16, 5, padding=2), nn.BatchNorm2d(16, eps=1e-3, momentum=0.01), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(16, 32, 5, padding=2), nn.BatchNorm2d(32, eps=1e-3, momentum=0.01), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Flatten(), nn.Linear(7 * 7 * 32, 10),
+    )
+
+
+# ---- MobileNet V1, alpha 0.25: the layer structure of the tfjs model (Keras MobileNet)
+
+def conv_bn(cin, cout, k, stride, groups=1):
+    return [nn.Conv2d(cin, cout, k, stride, padding=k // 2, groups=groups, bias=False),
+            nn.BatchNorm2d(cout, eps=1e-3, momentum=0.01), nn.ReLU6()]
+
+
+def mobilenet_v1(alpha=0.25):
+    c = lambda n: int(n * alpha)
+    # (pointwise filters, depthwise stride) for conv_dw_1 … conv_dw_13 / conv_pw_1 … conv_pw_13
+    blocks = [(64, 1), (128, 2), (128, 1), (256, 2), (256, 1), (512, 2)] + [(512, 1)] * 5 + [(1024, 2), (1024, 1)]
+    layers = [nn.Sequential(*conv_bn(3, c(32), 3, 2))]
+    cin = c(32)
+    for filters, stride in blocks:
+        layers.append(nn.Sequential(*conv_bn(cin, cin, 3, stride, groups=cin)))  # conv_dw_i
+        layers.append(nn.Sequential(*conv_bn(cin, c(filters), 1, 1)))  # conv_pw_i
+        cin = c(filters)
+    # features: global average pool (global_average_pooling2d_1) → [n, 256]
+    return nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten())
+
+
+def train_step(model, optimizer, x, labels):
+    def step():
+        optimizer.zero_grad(set_to_none=True)
+        logits = model(x)
+        loss = nn.functional.cross_entropy(logits, labels)
+        loss.backward()
+        optimizer.step()
+        # tfjs trainOnBatch returns loss and accuracy as numbers: do the same.
+        return loss.item(), (logits.argmax(1) == labels).float().mean().item()
+    return step
+
+
+# ---- ingestion: decode + EXIF rotate + RGB + resize "cover" (centre crop) to 224×224, Lanczos like sharp
+
+def decode(path):
+    with Image.open(path) as im:
+        im = ImageOps.exif_transpose(im).convert("RGB")
+        out = ImageOps.fit(im, (224, 224), Image.LANCZOS, centering=(0.5, 0.5))
+        return len(np.asarray(out).tobytes())
+
+
+def image_files():
+    files = []
+    for root, _, names in os.walk(IMAGES_DIR):
+        files += [os.path.join(root, n) for n in names if n.lower().endswith((".jpg", ".jpeg"))]
+    return sorted(files)
+
+
+def torch_version():
+    try:
+        deb = subprocess.run(["dpkg-query", "-W", "-f=${Version}", "python3-torch"], capture_output=True, text=True).stdout
+    except OSError:
+        deb = ""
+    return f"{torch.__version__} (Debian python3-torch {deb})" if deb else torch.__version__
+
+
+def main():
+    torch.manual_seed(0)
+    torch.set_num_threads(CORES)
+    results = {}
+
+    model = lab_cnn()
+    x = torch.rand(256, 1, 28, 28)
+    labels = torch.randint(0, 10, (256,))
+    model.train()
+    results["labCnnTrain"] = measure(train_step(model, torch.optim.Adam(model.parameters(), 1e-3), x, labels), 256)
+
+    model.eval()
+    x1000 = torch.rand(1000, 1, 28, 28)
+
+    def infer():
+        with torch.inference_mode():
+            return model(x1000).softmax(1).numpy()
+    results["labCnnInfer"] = measure(infer, 1000)
+
+    net = mobilenet_v1().eval()
+    pixels = torch.randint(0, 256, (32, 3, 224, 224), dtype=torch.uint8)
+
+    def features():
+        with torch.inference_mode():
+            return net(pixels.float() / 127.5 - 1).numpy()
+    results["mobilenetFeatures"] = measure(features, 32)
+
+    # Fine-tuning: a 2-class head on the body; the top 20 weight-bearing layers (conv_dw_9 …
+    # conv_pw_13_bn, i.e. blocks 9–13) train; everything below is frozen, its BN in inference mode.
+    head = nn.Linear(256, 2)
+    ft = nn.Sequential(net, head)
+    body = list(net.children())
+    trainable_from = 1 + 2 * 8  # body[0] = conv1, body[1 + 2(i-1)] = conv_dw_i: from conv_dw_9 on
+    for i, m in enumerate(body):
+        train = i >= trainable_from
+        m.train(train)
+        for p in m.parameters():
+            p.requires_grad_(train)
+    head.train()
+    params = [p for p in ft.parameters() if p.requires_grad]
+    assert sum(isinstance(l, (nn.Conv2d, nn.BatchNorm2d)) for m in body[trainable_from:] for l in m.modules()) == 20
+    x = torch.rand(32, 3, 224, 224) * 2 - 1
+    labels = torch.randint(0, 2, (32,))
+    results["fineTune"] = measure(train_step(ft, torch.optim.Adam(params, 1e-4), x, labels), 32)
+
+    files = image_files()
+    cursor = [0]
+    with multiprocessing.get_context("fork").Pool(CORES) as pool:
+        def ingest():
+            chunk = [files[(cursor[0] + i) % len(files)] for i in range(32)]
+            cursor[0] += 32
+            return pool.map(decode, chunk)
+        results["ingest"] = measure(ingest, 32)
+
+    print(json.dumps({
+        "python": platform.python_version(),
+        "torch": torch_version(),
+        "torchThreads": torch.get_num_threads(),
+        "mkldnn": torch.backends.mkldnn.is_available(),
+        "pillow": PIL.__version__,
+        "ingestWorkers": CORES,
+        "imageFiles": len(files),
+        "results": results,
+    }))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# `npm run bench`: tl's throughput next to PyTorch's for the same work, measured in one run
+# on this machine. The peer is Debian's python3-torch + python3-pil under /usr/bin/python3
+# (installed here if missing); it runs first, then bench/run.ts measures tl and prints the
+# table. Results: $TL_BENCH_OUT (default /tmp/tl-bench)/<timestamp>.json and latest.json.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=/usr/bin/python3
+
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "bench: npm ci"
+  npm ci --no-audit --no-fund
+fi
+if [ ! -f dist/bench/run.js ] || [ -n "$(find lib bench tsconfig.json -newer dist/bench/run.js -name '*.ts' -o -newer dist/bench/run.js -name tsconfig.json | head -1)" ]; then
+  echo "bench: compiling TypeScript"
+  npm run --silent build
+fi
+
+peer_ok() { "$PY" -c 'import torch, PIL, numpy' 2>/dev/null; }
+if ! peer_ok; then
+  echo "bench: installing the PyTorch peer (Debian python3-torch python3-pil)"
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  { $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq python3-torch python3-pil; } >/dev/null 2>&1 || true
+fi
+
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+if peer_ok; then
+  echo "bench: measuring PyTorch ..."
+  if ! "$PY" bench/peer_pytorch.py >"$tmp/peer.json" 2>"$tmp/peer.err"; then
+    echo "{\"unavailable\": $(tail -1 "$tmp/peer.err" | "$PY" -c 'import json,sys; print(json.dumps("peer failed: " + sys.stdin.read().strip()))')}" >"$tmp/peer.json"
+  fi
+else
+  echo '{"unavailable": "python3-torch could not be installed (apt-get install -y python3-torch python3-pil failed)"}' >"$tmp/peer.json"
+fi
+echo "bench: measuring tl ..."
+node dist/bench/run.js --peer "$tmp/peer.json"
