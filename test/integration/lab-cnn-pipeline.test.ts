@@ -71,6 +71,19 @@ test('a second run reuses the ingested dataset', async () => {
   assert.equal(report.config.ingestionCached, true);
 });
 
+test('ingestion reads the IDX files from an S3 prefix too', async () => {
+  const prefix = `test/fashion-mnist-${stamp}`;
+  for (const name of Object.values(FASHION_MNIST_FILES)) await store.putFile(`${prefix}/${name}`, path.join(config.fashionMnistDir, name));
+  const id = `test-lab-cnn-${stamp}-s3`;
+  const r = await runTl(['run', 'lab-cnn', '--source', `s3://${config.s3.bucket}/${prefix}`, '--limit', '300', '--epochs', '1', '--id', id, '--wait'], env);
+  assert.equal(r.code, 0, r.stderr + r.stdout);
+  const report = await store.getJson<RunReport>(runKeys(id).reportJson);
+  // The same bytes as the local directory: the same dataset, so nothing is ingested twice.
+  assert.equal(report.config.ingestionCached, true);
+  const local = await store.getJson<RunReport>(runKeys(`test-lab-cnn-${stamp}-a`).reportJson);
+  assert.equal(report.dataset.manifestKey, local.dataset.manifestKey);
+});
+
 /** A copy of the Fashion-MNIST directory with one file replaced. */
 function sourceWith(file: string, bytes: Uint8Array): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tl-bad-source-'));
