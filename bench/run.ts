@@ -196,12 +196,14 @@ async function main(): Promise<void> {
   });
 
   const fmt = (x: number) => x.toFixed(x < 100 ? 1 : 0);
-  const w = Math.max(...rows.map(([, l]) => l.length));
-  console.log(`\n${'images/s (median)'.padEnd(w)}  ${'tl'.padStart(8)}  ${'PyTorch'.padStart(8)}  ${'tl/PyTorch'.padStart(10)}`);
-  for (const r of results) {
-    const ratio = r.ratio === null ? 'n/a' : `${r.ratio.toFixed(2)}×`;
-    console.log(`${r.label.padEnd(w)}  ${fmt(r.tl.median).padStart(8)}  ${(r.pytorch ? fmt(r.pytorch.median) : 'n/a').padStart(8)}  ${ratio.padStart(10)}`);
-  }
+  const cell = (m: Measurement | null) => (m ? `${fmt(m.median)} (${fmt(Math.min(...m.samples))}–${fmt(Math.max(...m.samples))})` : 'n/a');
+  const table = [
+    ['images/s: median (min–max)', 'tl', 'PyTorch', 'tl/PyTorch'],
+    ...results.map((r) => [r.label, cell(r.tl), cell(r.pytorch), r.ratio === null ? 'n/a' : `${r.ratio.toFixed(2)}×`]),
+  ];
+  const widths = table[0].map((_, i) => Math.max(...table.map((row) => row[i].length)));
+  console.log('');
+  for (const row of table) console.log(row.map((c, i) => (i ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  '));
 
   const stamp = new Date().toISOString();
   const record = {

@@ -3,12 +3,22 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { backendPreference, initBackend } from '../../lib/tf/backend';
 
+// The native backend is optional (scripts/native-backend.sh): expectations depend on it.
+const nativeInstalled = (() => {
+  try {
+    require.resolve('@tensorflow/tfjs-node');
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
 test('backend preference per queue', () => {
   assert.deepEqual(backendPreference('gpu'), ['tensorflow', 'webgpu', 'wasm', 'cpu']);
   assert.deepEqual(backendPreference('cpu'), ['tensorflow', 'wasm', 'cpu']);
 });
 
-test('a forced backend that cannot load is an error naming TL_BACKEND, never a fallback', async () => {
+test('a forced backend that cannot load is an error naming TL_BACKEND, never a fallback', { skip: nativeInstalled && 'tfjs-node is installed' }, async () => {
   await assert.rejects(initBackend({ queue: 'cpu', forced: 'tensorflow' }), (err: Error) => {
     assert.match(err.message, /TL_BACKEND/);
     assert.match(err.message, /tensorflow/);
@@ -18,7 +28,19 @@ test('a forced backend that cannot load is an error naming TL_BACKEND, never a f
   await assert.rejects(initBackend({ queue: 'gpu', forced: 'webgpu' }), /TL_BACKEND=webgpu/);
 });
 
-test('auto on the cpu queue resolves to wasm, with its gradient kernels', async () => {
+test('auto on the cpu queue resolves to native TensorFlow when installed', { skip: !nativeInstalled && 'tfjs-node is not installed' }, async () => {
+  const choice = await initBackend({ queue: 'cpu', forced: 'auto' });
+  assert.deepEqual([choice.name, tf.getBackend()], ['tensorflow', 'tensorflow']);
+  assert.deepEqual(choice.tried, [{ name: 'tensorflow' }]);
+  const forced = await initBackend({ queue: 'cpu', forced: 'tensorflow' });
+  assert.equal(forced.name, 'tensorflow');
+});
+
+test('a forced backend that is not installed is an error naming TL_BACKEND', async () => {
+  await assert.rejects(initBackend({ queue: 'gpu', forced: 'webgpu' }), /TL_BACKEND=webgpu: the 'webgpu' backend could not be loaded/);
+});
+
+test('auto on the cpu queue resolves to wasm without tfjs-node, with its gradient kernels', { skip: nativeInstalled && 'tfjs-node is installed' }, async () => {
   const choice = await initBackend({ queue: 'cpu', forced: 'auto' });
   assert.equal(choice.name, 'wasm');
   assert.equal(tf.getBackend(), 'wasm');
