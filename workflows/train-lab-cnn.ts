@@ -1,10 +1,10 @@
 // Workflow `trainLabCnn`: ingest Fashion-MNIST → train the lab CNN → evaluate and report.
 // Only keys, options and metrics pass through here; the data stays in S3. Bad input
 // fails its activity as non-retryable (activities/errors.ts), so retries only cover faults.
-import { proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import { proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import type { LabCnnOptions, LabCnnRunResult, RunProgress } from '../lib/pipeline-types';
-import { progressQuery, stepProgressSignal } from './definitions';
+import type { LabCnnOptions, LabCnnRunResult } from '../lib/pipeline-types';
+import { trackSteps } from './steps';
 
 const { ingestFashionMnist, evaluateLabCnn } = proxyActivities<Activities>({
   startToCloseTimeout: '20 minutes',
@@ -25,25 +25,7 @@ export interface TrainLabCnnInput {
 
 export async function trainLabCnn(input: TrainLabCnnInput): Promise<LabCnnRunResult> {
   const runId = workflowInfo().workflowId;
-  const progress: RunProgress = { pipeline: 'lab-cnn', step: 'starting', steps: ['ingest', 'train', 'evaluate'] };
-  setHandler(progressQuery, () => progress);
-  setHandler(stepProgressSignal, (detail) => {
-    if (detail.step === progress.step) progress.detail = detail;
-  });
-  const timings: Record<string, number> = {};
-  const step = async <T>(name: RunProgress['step'], body: () => Promise<T>): Promise<T> => {
-    progress.step = name;
-    progress.detail = undefined;
-    const started = Date.now();
-    try {
-      return await body();
-    } catch (err) {
-      progress.step = 'failed';
-      throw err;
-    } finally {
-      timings[name] = (Date.now() - started) / 1000;
-    }
-  };
+  const { progress, timings, step } = trackSteps('lab-cnn', ['ingest', 'train', 'evaluate']);
 
   const ingest = await step('ingest', () => ingestFashionMnist({ source: input.options.source }));
   const train = await step('train', () => trainActivity({ runId, manifestKey: ingest.manifestKey, options: input.options }));

@@ -2,11 +2,11 @@
 // two classifiers, with the evidence side by side.
 //   ingest (fan-out per shard) → extract features (per shard, cached) → logistic-regression head
 //   → staged fine-tuning (GPU queue) → evaluate both on held-out data → choose.
-import { proxyActivities, setHandler, workflowInfo, type RetryPolicy } from '@temporalio/workflow';
+import { proxyActivities, workflowInfo, type RetryPolicy } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import type { MethodResult, RunProgress, TransferOptions } from '../lib/pipeline-types';
+import type { MethodResult, TransferOptions } from '../lib/pipeline-types';
 import type { TransferRunResult } from '../lib/transfer-types';
-import { progressQuery, stepProgressSignal } from './definitions';
+import { trackSteps } from './steps';
 
 const retry: RetryPolicy = { maximumAttempts: 5, initialInterval: '1s', backoffCoefficient: 2 };
 
@@ -30,25 +30,7 @@ export async function transferLearning(input: TransferLearningInput): Promise<Tr
   });
 
   const steps = ['backbone', 'ingest', 'extract', 'features', 'finetune', 'evaluate'];
-  const progress: RunProgress = { pipeline: 'transfer', step: 'starting', steps };
-  setHandler(progressQuery, () => progress);
-  setHandler(stepProgressSignal, (detail) => {
-    if (detail.step === progress.step) progress.detail = detail;
-  });
-  const timings: Record<string, number> = {};
-  const step = async <T>(name: string, body: () => Promise<T>): Promise<T> => {
-    progress.step = name;
-    progress.detail = undefined;
-    const started = Date.now();
-    try {
-      return await body();
-    } catch (err) {
-      progress.step = 'failed';
-      throw err;
-    } finally {
-      timings[name] = (Date.now() - started) / 1000;
-    }
-  };
+  const { progress, timings, step } = trackSteps('transfer', steps);
 
   const backbone = await step('backbone', () => cpu.describeBackbone({ backbone: options.backbone, cutLayer: options.cutLayer }));
 
