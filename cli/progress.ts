@@ -11,6 +11,7 @@ export function describeProgress(p: RunProgress): { fraction: number; text: stri
   let text = p.step;
   if (d?.epoch && d.epochs && d.batch && d.batches) {
     within = (d.epoch - 1 + d.batch / d.batches) / d.epochs;
+    if (d.message) text += ` ${d.message}`;
     text += ` epoch ${d.epoch}/${d.epochs} batch ${d.batch}/${d.batches}`;
     if (d.loss !== undefined) text += ` loss ${d.loss.toFixed(4)}`;
     if (d.accuracy !== undefined) text += ` acc ${(d.accuracy * 100).toFixed(1)}%`;
