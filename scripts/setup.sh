@@ -11,6 +11,12 @@ fi
 echo "setup: compiling TypeScript"
 npm run --silent build
 
+# Optional: native TensorFlow for the workers (several times faster than wasm). Without it,
+# workers use the wasm backend; TL_NATIVE_BACKEND=0 skips it.
+if [ "${TL_NATIVE_BACKEND:-1}" != 0 ]; then
+  bash scripts/native-backend.sh || echo "setup: native TensorFlow backend unavailable; workers will use wasm"
+fi
+
 if [ ! -f /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ] && [ -z "${TL_FASHION_MNIST_DIR:-}" ]; then
   echo "setup: installing Debian's dataset-fashion-mnist"
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
