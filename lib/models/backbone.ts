@@ -10,6 +10,7 @@
 //      backbones and Teachable Machine exports): 'minus1to1' (x/127.5 − 1);
 //   otherwise loading fails and asks for the scaling.
 import * as tf from '@tensorflow/tfjs';
+import { fileURLToPath } from 'node:url';
 import { ArtifactStore } from '../store';
 import { yieldToEventLoop } from '../event-loop';
 import {
@@ -47,7 +48,7 @@ export interface Backbone {
 
 type Layer = tf.layers.Layer;
 
-/** The reader for a source: `s3://bucket/prefix[/model.json]`, `http(s)://…`, or a local path. */
+/** The reader for a source: `s3://bucket/prefix[/model.json]`, `http(s)://…`, `file://…` or a local path. */
 export function readerForSource(source: string, store?: ArtifactStore): ModelReader {
   if (/^https?:\/\//i.test(source)) return httpModelReader(source);
   const s3 = /^s3:\/\/([^/]+)\/(.+)$/.exec(source);
@@ -61,6 +62,7 @@ export function readerForSource(source: string, store?: ArtifactStore): ModelRea
     const bucketStore = bucket === store.bucket ? store : new ArtifactStore(store.s3, bucket);
     return s3ModelReader(bucketStore, prefix, file);
   }
+  if (/^file:\/\//i.test(source)) return localModelReader(fileURLToPath(source)); // tfjs-node's spelling
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(source)) throw new Error(`unsupported model source ${source} (use a path, s3:// or http(s)://)`);
   return localModelReader(source);
 }
@@ -79,7 +81,7 @@ export async function loadBackbone(
   const cutLayer = opts.cutLayer ?? defaultCutLayer(full, reader.describe);
   const cut = cutTensor(full, cutLayer);
   if (!cut) throw new ModelFormatError(reader.describe, unknownLayerMessage(full, cutLayer));
-  const body = tf.model({ inputs: full.inputs, outputs: flattenFeatures(cut), name: `${full.name}_body` });
+  const body = tf.model({ inputs: full.inputs, outputs: flattenFeatures(cut, full), name: `${full.name}_body` });
   const spec: BackboneSpec = {
     source,
     sha256,
@@ -93,9 +95,12 @@ export async function loadBackbone(
 }
 
 /** 4-D feature maps are averaged over space (what the classifier after a GAP would see); other ranks flattened. */
-function flattenFeatures(t: tf.SymbolicTensor): tf.SymbolicTensor {
-  if (t.shape.length === 4) return tf.layers.globalAveragePooling2d({ name: 'tl_features_pool' }).apply(t) as tf.SymbolicTensor;
-  if (t.shape.length > 2) return tf.layers.flatten({ name: 'tl_features_flatten' }).apply(t) as tf.SymbolicTensor;
+function flattenFeatures(t: tf.SymbolicTensor, full: tf.LayersModel): tf.SymbolicTensor {
+  // A model saved by tl may already hold a layer of that name (a body used as a backbone again).
+  const taken = new Set(allLayers(full).map((l) => l.name));
+  const name = (base: string) => [base, ...Array.from({ length: 99 }, (_, i) => `${base}_${i + 1}`)].find((n) => !taken.has(n));
+  if (t.shape.length === 4) return tf.layers.globalAveragePooling2d({ name: name('tl_features_pool') }).apply(t) as tf.SymbolicTensor;
+  if (t.shape.length > 2) return tf.layers.flatten({ name: name('tl_features_flatten') }).apply(t) as tf.SymbolicTensor;
   return t;
 }
 

@@ -132,18 +132,19 @@ export async function readModelArtifacts(reader: ModelReader): Promise<LoadedArt
   if (!json || typeof json !== 'object' || !json.modelTopology || !Array.isArray(json.weightsManifest)) {
     throw new ModelFormatError(model, 'not a tfjs layers model.json (modelTopology or weightsManifest missing)');
   }
-  if (json.modelTopology instanceof ArrayBuffer) throw new ModelFormatError(model, 'binary model topologies are not supported');
   const hash = createHash('sha256').update(JSON.stringify(json));
   const weightSpecs: tf.io.WeightsManifestEntry[] = [];
   const buffers: Uint8Array[] = [];
-  for (const group of json.weightsManifest) {
+  // Confine every path before reading any, so a hostile manifest causes no reads at all.
+  const confined = json.weightsManifest.map((group) => {
     if (!Array.isArray(group?.paths) || !Array.isArray(group?.weights)) {
       throw new ModelFormatError(model, 'a weightsManifest entry lacks its paths or weights list');
     }
-    // Confine every path before reading any, so a hostile manifest causes no reads at all.
-    const rels = group.paths.map((p) => confineWeightsPath(model, p));
+    return group.paths.map((p) => confineWeightsPath(model, p));
+  });
+  for (const [g, group] of json.weightsManifest.entries()) {
     const parts: Uint8Array[] = [];
-    for (const [i, rel] of rels.entries()) {
+    for (const [i, rel] of confined[g].entries()) {
       try {
         parts.push(await reader.readBytes(rel));
       } catch (err) {

@@ -7,8 +7,9 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
-import { loadBackbone, preprocessImages } from '../../lib/models/backbone';
+import { extractFeatures, loadBackbone, preprocessImages } from '../../lib/models/backbone';
 import { buildLabCnn } from '../../lib/models/lab-cnn';
 import { ModelFormatError } from '../../lib/tf/model-io';
 
@@ -104,6 +105,7 @@ test('the hash covers model.json and the weight bytes, and is stable', { skip: s
   const a = await loadBackbone(V1, {});
   const b = await loadBackbone(path.join(V1, 'model.json'), {}); // the file works as well as the folder
   assert.equal(a.spec.sha256, b.spec.sha256);
+  assert.equal((await loadBackbone(pathToFileURL(V1).href, {})).spec.sha256, a.spec.sha256, 'and a file:// URL');
   const json = JSON.parse(fs.readFileSync(path.join(V1, 'model.json'), 'utf8'));
   const hash = createHash('sha256').update(JSON.stringify(json));
   for (const group of json.weightsManifest) for (const p of group.paths) hash.update(fs.readFileSync(path.join(V1, p)));
@@ -143,6 +145,9 @@ test('a tl lab CNN is a backbone: cut at flatten, 28×28×1, [0,1] scaling', asy
   const x = b.preprocess(pixels, 3);
   const expected = tf.model({ inputs: cnn.inputs, outputs: cnn.getLayer('flatten').output as tf.SymbolicTensor }).predict(x) as tf.Tensor;
   assert.ok(maxAbsDiff((b.body.predict(x) as tf.Tensor).dataSync(), expected.dataSync()) < 1e-6);
+  const batched = await extractFeatures(b, pixels, 2); // batches of 2 and 1
+  assert.equal(batched.length, 3 * 1568);
+  assert.ok(maxAbsDiff(batched, expected.dataSync()) < 1e-6);
 
   // Recorded scaling wins over the rule, and an explicit option over both.
   const recorded = tmp();
