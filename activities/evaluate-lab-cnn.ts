@@ -44,6 +44,7 @@ export function evaluateLabCnnActivity(deps: ActivityDeps) {
           batchSize: input.options.batchSize,
           learningRate: input.options.learningRate,
           learningRateDecay: input.options.learningRateDecay ?? 1,
+          augment: input.options.augment ?? false,
           validationFraction: input.options.validationFraction,
           limit: input.options.limit ?? 'none',
           resumedFromEpoch: input.train.resumedFromEpoch,

@@ -10,6 +10,7 @@ import type { EpochRecord } from '../lib/report';
 import { buildLabCnn } from '../lib/models/lab-cnn';
 import { gatherBatch, loadManifest, loadSplit, trainValidationSplit } from '../lib/dataset';
 import { meanImagesPerSecond, runEpochs } from '../lib/training/epochs';
+import { flipAndShiftInPlace } from '../lib/training/augment';
 import { s3ModelIO } from '../lib/tf/s3-model-io';
 import { predictSplit } from '../lib/models/inference';
 import { failFastOnBadInput } from './errors';
@@ -66,6 +67,7 @@ export function trainLabCnnActivity(deps: ActivityDeps) {
         learningRate: (epoch) => options.learningRate * (options.learningRateDecay ?? 1) ** (epoch - 1),
         makeBatch: (idx) => {
           const batch = gatherBatch(data, idx, numClasses);
+          if (options.augment) flipAndShiftInPlace(batch.x, idx.length, h, w, options.seed * 7919 + idx[0]);
           return { x: tf.tensor4d(batch.x, [idx.length, h, w, c]), y: tf.tensor2d(batch.y, [idx.length, numClasses]) };
         },
         validate: () => predictSplit(model, data, split.validation, numClasses),

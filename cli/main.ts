@@ -62,6 +62,7 @@ function buildProgram(): Command {
     .option('--seed <n>', 'random seed', intOption('--seed', 0, 2 ** 31 - 1))
     .option('--learning-rate <x>', 'Adam learning rate of the first epoch', numberOption('--learning-rate', 1e-7, 1))
     .option('--lr-decay <x>', 'per-epoch learning-rate factor (1 = constant)', numberOption('--lr-decay', 0.01, 1))
+    .option('--no-augment', 'no random flips and shifts of training images')
     .option('--source <dir|url|s3://bucket/prefix>', 'where the Fashion-MNIST IDX files are (default: TL_FASHION_MNIST_DIR)')
     .option('--id <run-id>', 'workflow id to use (default: generated)')
     .option('--wait', 'follow the run with a progress bar and print its test accuracy')

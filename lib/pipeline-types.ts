@@ -11,6 +11,8 @@ export interface LabCnnOptions {
   learningRate: number;
   /** Each epoch's learning rate is the previous one's times this (1 = constant). */
   learningRateDecay: number;
+  /** Random horizontal flips and ±2-pixel shifts of training images. */
+  augment: boolean;
   seed: number;
   validationFraction: number;
   /** Train on a seeded subset of this many training images (train + validation). */
@@ -22,6 +24,7 @@ export const LAB_CNN_DEFAULTS: LabCnnOptions = {
   batchSize: 64,
   learningRate: 0.001,
   learningRateDecay: 0.8,
+  augment: true,
   seed: 42,
   validationFraction: 0.1,
 };

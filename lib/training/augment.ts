@@ -22,3 +22,27 @@ export function augmentBatch(x: tf.Tensor4D, seed: number): tf.Tensor4D {
     return flipped.mul(mask).add(cropped.mul(tf.scalar(1).sub(mask))) as tf.Tensor4D;
   });
 }
+
+/**
+ * The same idea for small grayscale images in place, on the CPU: a random horizontal flip
+ * and a shift of up to `maxShift` pixels (edges filled with 0), seeded per batch.
+ */
+export function flipAndShiftInPlace(x: Float32Array, n: number, h: number, w: number, seed: number, maxShift = 2): void {
+  const random = seededRandom(seed);
+  const src = new Float32Array(h * w);
+  for (let i = 0; i < n; i++) {
+    const image = x.subarray(i * h * w, (i + 1) * h * w);
+    src.set(image);
+    const flip = random() < 0.5;
+    const dy = Math.floor(random() * (2 * maxShift + 1)) - maxShift;
+    const dx = Math.floor(random() * (2 * maxShift + 1)) - maxShift;
+    for (let r = 0; r < h; r++) {
+      const sr = r - dy;
+      for (let c = 0; c < w; c++) {
+        const sc0 = c - dx;
+        const sc = flip ? w - 1 - sc0 : sc0;
+        image[r * w + c] = sr >= 0 && sr < h && sc >= 0 && sc < w ? src[sr * w + sc] : 0;
+      }
+    }
+  }
+}
