@@ -67,7 +67,7 @@ export function trainLabCnnActivity(deps: ActivityDeps) {
         learningRate: (epoch) => options.learningRate * (options.learningRateDecay ?? 1) ** (epoch - 1),
         makeBatch: (idx) => {
           const batch = gatherBatch(data, idx, numClasses);
-          if (options.augment) flipAndShiftInPlace(batch.x, idx.length, h, w, options.seed * 7919 + idx[0]);
+          if (options.augment) flipAndShiftInPlace(batch.x, idx.length, h, w, options.seed * 7919 + idx[0], 0);
           return { x: tf.tensor4d(batch.x, [idx.length, h, w, c]), y: tf.tensor2d(batch.y, [idx.length, numClasses]) };
         },
         validate: () => predictSplit(model, data, split.validation, numClasses),

@@ -56,12 +56,16 @@ export interface RunLabCnnFlags extends CommonRunFlags {
   learningRate?: number;
   lrDecay?: number;
   augment?: boolean;
+  validationFraction?: number;
   source?: string;
 }
 
 export async function runLabCnn(config: Config, flags: RunLabCnnFlags, out: (line: string) => void): Promise<LabCnnRunResult | string> {
-  const { epochs, batchSize, limit, seed, learningRate, lrDecay: learningRateDecay, augment, source } = flags;
-  const options: LabCnnOptions = { ...LAB_CNN_DEFAULTS, ...defined({ epochs, batchSize, limit, seed, learningRate, learningRateDecay, augment, source }) };
+  const { epochs, batchSize, limit, seed, learningRate, lrDecay: learningRateDecay, augment, validationFraction, source } = flags;
+  const options: LabCnnOptions = {
+    ...LAB_CNN_DEFAULTS,
+    ...defined({ epochs, batchSize, limit, seed, learningRate, learningRateDecay, augment, validationFraction, source }),
+  };
   const client = await connectTemporal(config);
   if (!flags.json) out(formatLayerTable(labLayerTable()));
   const result = await startAndFollow<LabCnnRunResult>(

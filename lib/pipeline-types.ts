@@ -11,7 +11,7 @@ export interface LabCnnOptions {
   learningRate: number;
   /** Each epoch's learning rate is the previous one's times this (1 = constant). */
   learningRateDecay: number;
-  /** Random horizontal flips and ±2-pixel shifts of training images. */
+  /** Random horizontal flips of training images (seeded). */
   augment: boolean;
   seed: number;
   validationFraction: number;
@@ -23,10 +23,10 @@ export const LAB_CNN_DEFAULTS: LabCnnOptions = {
   epochs: 10,
   batchSize: 64,
   learningRate: 0.001,
-  learningRateDecay: 0.8,
-  augment: true,
+  learningRateDecay: 0.9,
+  augment: false,
   seed: 42,
-  validationFraction: 0.1,
+  validationFraction: 0.05,
 };
 
 export interface IngestResult {
