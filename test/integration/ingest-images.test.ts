@@ -312,7 +312,7 @@ function zipOf(entries: Entry[]): Buffer {
     const name = Buffer.from(e.name, 'utf8');
     const data = e.data ?? Buffer.alloc(0);
     const packed = zlib.deflateRawSync(data);
-    const crc = crc32(data);
+    const crc = zlib.crc32(data);
     const local = Buffer.alloc(30);
     local.writeUInt32LE(0x04034b50, 0);
     local.writeUInt16LE(20, 4);
@@ -348,13 +348,4 @@ function zipOf(entries: Entry[]): Buffer {
   end.writeUInt32LE(cdBytes.length, 12);
   end.writeUInt32LE(offset, 16);
   return Buffer.concat([...locals, cdBytes, end]);
-}
-
-function crc32(bytes: Buffer): number {
-  let c = ~0;
-  for (const b of bytes) {
-    c ^= b;
-    for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ 0xedb88320 : c >>> 1;
-  }
-  return ~c >>> 0;
 }

@@ -171,7 +171,7 @@ function pngBomb(width: number, height: number): Buffer {
     const out = Buffer.alloc(12 + data.length);
     out.writeUInt32BE(data.length, 0);
     body.copy(out, 4);
-    out.writeUInt32BE(crc32(body), 8 + data.length);
+    out.writeUInt32BE(zlib.crc32(body), 8 + data.length);
     return out;
   };
   const ihdr = Buffer.alloc(13);
@@ -185,15 +185,6 @@ function pngBomb(width: number, height: number): Buffer {
     chunk('IDAT', zlib.deflateSync(Buffer.alloc(64))),
     chunk('IEND', Buffer.alloc(0)),
   ]);
-}
-
-function crc32(bytes: Buffer): number {
-  let c = ~0;
-  for (const b of bytes) {
-    c ^= b;
-    for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ 0xedb88320 : c >>> 1;
-  }
-  return ~c >>> 0;
 }
 
 // --- scanning ------------------------------------------------------------------------------
