@@ -4,6 +4,8 @@
 # (installed here if missing); it runs first, then bench/run.ts measures tl and prints the
 # table. Results: $TL_BENCH_OUT (default /tmp/tl-bench)/<timestamp>.json and latest.json.
 set -euo pipefail
+# Native TensorFlow (when installed) prints informational lines unless told not to.
+export TF_CPP_MIN_LOG_LEVEL="${TF_CPP_MIN_LOG_LEVEL:-2}"
 cd "$(dirname "$0")/.."
 PY=/usr/bin/python3
 
