@@ -12,9 +12,9 @@ export function featurePrefix(manifestKey: string, backbone: BackboneInfo): stri
   return artifactKey('features', datasetSha, backbone.sha256, cut, prep);
 }
 
-export function featureKeys(manifestKey: string, backbone: BackboneInfo, split: string, shardIndex: number) {
-  const prefix = featurePrefix(manifestKey, backbone);
-  return { features: `${prefix}/${split}-${shardIndex}.f32`, labels: `${prefix}/${split}-${shardIndex}.labels.u8` };
+/** Key of one shard's features (its labels stay in the dataset's own label shard). */
+export function featureKey(manifestKey: string, backbone: BackboneInfo, split: string, shardIndex: number): string {
+  return `${featurePrefix(manifestKey, backbone)}/${split}-${shardIndex}.f32`;
 }
 
 export interface FeatureSplit {

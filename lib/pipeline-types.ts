@@ -167,7 +167,7 @@ export interface FeatureShard {
   split: string;
   count: number;
   features: string; // key of count × featureDim float32
-  labels: string; // key of count uint8
+  labels: string; // key of the dataset shard's labels (count uint8)
   cached: boolean;
 }
 

@@ -150,8 +150,13 @@ export function preprocessImages(spec: InputSpec, images: Uint8Array | tf.Tensor
   return tf.tidy(() => tf.add(tf.mul(tf.cast(images, 'float32'), scale), offset)) as tf.Tensor4D;
 }
 
-/** Features of uint8 images in batches: [n × featureDim], row-major. */
-export async function extractFeatures(backbone: Backbone, images: Uint8Array, batchSize = 32): Promise<Float32Array> {
+/** Features of uint8 images in batches: [n × featureDim], row-major. `onBatch` reports progress. */
+export async function extractFeatures(
+  backbone: Backbone,
+  images: Uint8Array,
+  batchSize = 32,
+  onBatch?: (done: number, total: number) => void,
+): Promise<Float32Array> {
   const per = backbone.spec.inputSize[0] * backbone.spec.inputSize[1] * backbone.spec.channels;
   const n = images.length / per;
   const out = new Float32Array(n * backbone.spec.featureDim);
@@ -160,6 +165,7 @@ export async function extractFeatures(backbone: Backbone, images: Uint8Array, ba
     const features = tf.tidy(() => backbone.body.predict(backbone.preprocess(images.subarray(start * per, end * per))) as tf.Tensor);
     out.set(await features.data(), start * backbone.spec.featureDim);
     features.dispose();
+    onBatch?.(end, n);
     await yieldToEventLoop();
   }
   return out;
