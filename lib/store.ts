@@ -136,10 +136,11 @@ export class ArtifactStore {
 
   /** Streams a file up (multipart when large); the hash is computed first so it can be recorded. */
   async putFile(key: string, filePath: string, contentType = 'application/octet-stream'): Promise<StoredObject> {
-    const { sha256, size } = await sha256File(filePath);
-    if (size < MULTIPART_THRESHOLD) {
-      return this.putBytes(key, await fs.promises.readFile(filePath), contentType);
+    const { size: onDisk } = await fs.promises.stat(filePath);
+    if (onDisk < MULTIPART_THRESHOLD) {
+      return this.putBytes(key, await fs.promises.readFile(filePath), contentType); // one read, hashed there
     }
+    const { sha256, size } = await sha256File(filePath);
     const upload = new Upload({
       client: this.s3,
       partSize: PART_SIZE,
