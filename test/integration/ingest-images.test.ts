@@ -1,7 +1,7 @@
 // Image-folder ingestion against the real local MinIO: plan → shards (in parallel) → finalize,
 // called as plain functions (Temporal's Context exists only inside a worker). Sources: the
 // hymenoptera folder in shared/, a synthetic folder with bad files, archives, an s3:// prefix.
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -22,18 +22,11 @@ import {
 import { loadManifest, loadSplit } from '../../lib/dataset';
 import { imageToTensorBytes } from '../../lib/images/decode';
 import { materializeImageSource, ImageSourceError } from '../../lib/images/source';
+import { tempDir } from '../temp-dirs';
 
 const HYMENOPTERA = path.resolve(REPO_ROOT, '../shared/data/datasets/hymenoptera_data');
 const config = testConfig(testEnv());
-const store = testStore(config);
-const made: string[] = [];
-after(() => made.forEach((dir) => fs.rmSync(dir, { recursive: true, force: true })));
-function tempDir(prefix: string): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
-  made.push(dir);
-  return dir;
-}
-const workDir = tempDir('tl-ingest-work-');
+const store = testStore(config);const workDir = tempDir('tl-ingest-work-');
 const env: IngestEnv = { store, config: { ...config, workDir }, heartbeat: () => {} };
 // maxPixels is part of a dataset's identity: a per-run value makes this run do the work instead
 // of finding the dataset a previous run stored (the shards and manifest still dedupe by content).

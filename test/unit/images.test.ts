@@ -1,14 +1,14 @@
 // Image decoding (sharp) and image-folder scanning, on files made here with sharp itself.
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 import { randomBytes } from 'node:crypto';
 import sharp from 'sharp';
 import { imageToTensorBytes, ImageRejectedError, type DecodeOptions } from '../../lib/images/decode';
 import { scanImageFolder, ImageFolderError } from '../../lib/images/scan';
+import { tempDir } from '../temp-dirs';
 
 type RGB = [number, number, number];
 const RED: RGB = [255, 0, 0];
@@ -189,14 +189,6 @@ function pngBomb(width: number, height: number): Buffer {
 
 // --- scanning ------------------------------------------------------------------------------
 
-const made: string[] = [];
-after(() => made.forEach((dir) => fs.rmSync(dir, { recursive: true, force: true })));
-
-function tempDir(prefix: string): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
-  made.push(dir);
-  return dir;
-}
 
 function tree(files: Record<string, string | Buffer>): string {
   const root = tempDir('tl-scan-');
