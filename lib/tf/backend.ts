@@ -7,6 +7,7 @@ import fs = require('node:fs');
 import os = require('node:os');
 import path = require('node:path');
 import type { Worker } from 'node:worker_threads';
+import { registerNativeKernels } from './native-kernels';
 import { registerWasmGradientKernels } from './wasm-gradients';
 
 export type BackendName = 'tensorflow' | 'webgpu' | 'wasm' | 'cpu';
@@ -50,6 +51,7 @@ async function load(name: BackendName, queue: 'cpu' | 'gpu'): Promise<{ threads?
     case 'tensorflow':
       optionalRequire(queue === 'gpu' ? '@tensorflow/tfjs-node-gpu' : '@tensorflow/tfjs-node');
       await activate('tensorflow');
+      registerNativeKernels();
       return {};
     case 'webgpu':
       optionalRequire('@tensorflow/tfjs-backend-webgpu');

@@ -4,45 +4,12 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { registerWasmGradientKernels } from '../../lib/tf/wasm-gradients';
+import { assertClose, assertLabCnnStepMatchesCpu, compareWithCpu, on, randn, tensorOf } from './backend-compare';
 
 const registered = registerWasmGradientKernels();
 
-/** Deterministic pseudo-random normals, so both backends get identical inputs. */
-function randn(shape: number[], seed: number): { data: Float32Array; shape: number[] } {
-  const n = shape.reduce((a, b) => a * b, 1);
-  const data = new Float32Array(n);
-  let s = seed >>> 0 || 1;
-  const u = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) + 1) / 4294967297;
-  for (let i = 0; i < n; i++) data[i] = Math.sqrt(-2 * Math.log(u())) * Math.cos(2 * Math.PI * u());
-  return { data, shape };
-}
-const t = (r: { data: Float32Array; shape: number[] }) => tf.tensor(r.data, r.shape);
-
-/** Runs f with `backend` active and returns its outputs' values. */
-async function on(backend: string, f: () => tf.Tensor[]): Promise<Float32Array[]> {
-  await tf.setBackend(backend);
-  const out = tf.tidy(f);
-  const values = await Promise.all(out.map((o) => o.data() as Promise<Float32Array>));
-  tf.dispose(out);
-  return values;
-}
-
-/** max |a − e| ≤ rtol · max(1, max |e|), with the same length. */
-function assertClose(actual: Float32Array, expected: Float32Array, what: string, rtol = 1e-4) {
-  assert.equal(actual.length, expected.length, `${what}: length`);
-  let diff = 0;
-  let scale = 1;
-  for (let i = 0; i < expected.length; i++) {
-    diff = Math.max(diff, Math.abs(actual[i] - expected[i]));
-    scale = Math.max(scale, Math.abs(expected[i]));
-  }
-  assert.ok(diff <= rtol * scale, `${what}: max abs diff ${diff} > ${rtol} × ${scale}`);
-}
-
-async function compare(what: string, f: () => tf.Tensor[], rtol?: number) {
-  const [wasm, cpu] = [await on('wasm', f), await on('cpu', f)];
-  wasm.forEach((w, i) => assertClose(w, cpu[i], `${what} [output ${i}]`, rtol));
-}
+const t = tensorOf;
+const compare = (what: string, f: () => tf.Tensor[], rtol?: number) => compareWithCpu('wasm', what, f, rtol);
 
 test('registers the kernels wasm lacks, idempotently', () => {
   for (const k of ['Conv2DBackpropFilter', 'DepthwiseConv2dNativeBackpropFilter', 'DepthwiseConv2dNativeBackpropInput']) {
@@ -145,48 +112,6 @@ test('Tile, Sum and Mean fast paths agree with cpu (and fall back for other case
 });
 
 /** The lab CNN, as the app builds it. */
-function labCnn(): tf.LayersModel {
-  const m = tf.sequential();
-  m.add(tf.layers.conv2d({ inputShape: [28, 28, 1], kernelSize: 5, filters: 16, strides: 1, padding: 'same' }));
-  m.add(tf.layers.batchNormalization());
-  m.add(tf.layers.activation({ activation: 'relu' }));
-  m.add(tf.layers.maxPooling2d({ poolSize: 2, strides: 2 }));
-  m.add(tf.layers.conv2d({ kernelSize: 5, filters: 32, padding: 'same' }));
-  m.add(tf.layers.batchNormalization());
-  m.add(tf.layers.activation({ activation: 'relu' }));
-  m.add(tf.layers.maxPooling2d({ poolSize: 2, strides: 2 }));
-  m.add(tf.layers.flatten());
-  m.add(tf.layers.dense({ units: 10, activation: 'softmax' }));
-  return m;
-}
-
 test('one training step of the lab CNN on wasm matches cpu', async () => {
-  const batch = 4; // the cpu backend takes ~0.3 s per image here
-  const x = randn([batch, 28, 28, 1], 17);
-  const labels = Array.from({ length: batch }, (_, i) => (i * 7) % 10);
-  let initial: Float32Array[] | null = null;
-  const step = async (backend: string, optimizer: () => tf.Optimizer) => {
-    await tf.setBackend(backend);
-    const model = labCnn();
-    if (initial) model.setWeights(initial.map((w, i) => tf.tensor(w, model.getWeights()[i].shape)));
-    else initial = model.getWeights().map((w) => w.dataSync() as Float32Array);
-    model.compile({ optimizer: optimizer(), loss: 'categoricalCrossentropy' });
-    const ys = tf.oneHot(tf.tensor1d(labels, 'int32'), 10);
-    const loss = (await model.trainOnBatch(t(x), ys)) as number;
-    const weights = model.weights.map((w) => ({ name: w.name, values: w.read().dataSync() as Float32Array }));
-    model.dispose();
-    return { loss, weights };
-  };
-  for (const [name, opt] of [['sgd', () => tf.train.sgd(0.1)], ['adam', () => tf.train.adam(0.001)]] as const) {
-    initial = null;
-    const cpu = await step('cpu', opt);
-    const wasm = await step('wasm', opt);
-    assert.ok(Math.abs(wasm.loss - cpu.loss) <= 1e-4 * Math.max(1, cpu.loss), `${name} loss ${wasm.loss} vs ${cpu.loss}`);
-    wasm.weights.forEach((w, i) => {
-      // Adam's first step is ≈ lr·sign(g): a conv bias feeding batch norm has a gradient
-      // that is pure rounding noise (BN cancels it), so its sign, and step, may flip (2·lr).
-      const noise = name === 'adam' && /conv2d.*bias/.test(w.name);
-      assertClose(w.values, cpu.weights[i].values, `${name} ${w.name}`, noise ? 2.5e-3 : 1e-4);
-    });
-  }
+  await assertLabCnnStepMatchesCpu('wasm');
 });
