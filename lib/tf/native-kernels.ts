@@ -46,6 +46,7 @@ export function registerNativeKernels(): void {
   }
   overrideGradient('Relu', RELU_GRAD);
   overrideGradient('Relu6', RELU6_GRAD);
+  overrideMaxPoolGradient();
 
   const batchNormAttrs = (b: NativeBackend, epsilon: number): OpAttr[] => [
     floatType(b, 'T'),
@@ -94,6 +95,40 @@ function overrideGradient(kernelName: string, gradKernel: string): void {
       if (tf.getBackend() !== BACKEND) return original.gradFunc(dy, saved, attrs);
       const [x] = saved;
       return { x: () => tf.engine().runKernel(gradKernel, { dy: dy as tf.Tensor, x }) as tf.Tensor };
+    },
+  });
+}
+
+/**
+ * TensorFlow's MaxPoolGrad kernel re-scans every window on the CPU and was the costliest op of
+ * the lab CNN's backward pass. For the common non-overlapping 2×2 pooling, three broadcast ops
+ * do the same job in half the time: dx = dy where x equals its window's max, else 0. The one
+ * difference is a window whose maximum occurs twice, where every copy gets the gradient (TF
+ * picks one). Behind a ReLU such ties are zeros, whose gradient the ReLU then discards.
+ */
+function overrideMaxPoolGradient(): void {
+  const original = tf.getGradient('MaxPool');
+  if (!original) throw new Error('tfjs has no gradient registered for MaxPool');
+  const pair = (v: unknown) => (Array.isArray(v) ? v : [v, v]) as number[];
+  tf.registerGradient({
+    ...original,
+    inputsToSave: ['x'],
+    outputsToSave: [true],
+    gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[], attrs: tf.NamedAttrMap) => {
+      const [x, y] = saved;
+      const [fh, fw] = pair(attrs.filterSize);
+      const [sh, sw] = pair(attrs.strides);
+      const [, h, w, c] = x.shape;
+      const simple = fh === 2 && fw === 2 && sh === 2 && sw === 2 && attrs.pad === 'valid' && h! % 2 === 0 && w! % 2 === 0 && x.rank === 4;
+      if (tf.getBackend() !== BACKEND || !simple) return original.gradFunc(dy, saved, attrs);
+      return {
+        x: () => tf.tidy(() => {
+          const windows = [x.shape[0], h! / 2, 2, w! / 2, 2, c!];
+          const perWindow = [x.shape[0], h! / 2, 1, w! / 2, 1, c!];
+          const isMax = tf.cast(tf.equal(tf.reshape(x, windows), tf.reshape(y, perWindow)), 'float32');
+          return tf.reshape(tf.mul(isMax, tf.reshape(dy as tf.Tensor, perWindow)), x.shape);
+        }),
+      };
     },
   });
 }

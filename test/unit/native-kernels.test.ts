@@ -34,6 +34,17 @@ test('ReLU and ReLU6 gradients match cpu', { skip }, async () => {
   }
 });
 
+test('max-pool gradients match cpu: the 2×2 fast path and the cases it leaves to tfjs', { skip }, async () => {
+  const x = randn([2, 6, 8, 3], 11); // continuous values: no ties within a window
+  const cases: [number, number, 'valid' | 'same'][] = [[2, 2, 'valid'], [3, 2, 'valid'], [2, 1, 'same'], [2, 2, 'same']];
+  for (const [size, stride, pad] of cases) {
+    const dy = randn(tf.maxPool(tensorOf(x) as tf.Tensor4D, size, stride, pad).shape, 12);
+    await compareWithCpu('tensorflow', `maxPool ${size}/${stride} ${pad}`, () => [
+      tf.grad((v: tf.Tensor) => tf.mul(tf.maxPool(v as tf.Tensor4D, size, stride, pad), tensorOf(dy)).sum())(tensorOf(x)),
+    ], 1e-6);
+  }
+});
+
 test('fused batch norm in training mode: output, statistics and gradients match tf.moments + tf.batchNorm', { skip }, async () => {
   const shape = [3, 4, 5, 6];
   const x = randn(shape, 5), dy = randn(shape, 6), scale = randn([6], 7), offset = randn([6], 8);
