@@ -68,9 +68,8 @@ export function currentUser(): string {
 
 export function describePromotion(d: PromotionDecision): string {
   const pct = (x?: number) => (x === undefined ? 'n/a' : `${(x * 100).toFixed(2)}%`);
-  const champion = d.champion ? `champion ${d.champion.runId} ${pct(d.champion.accuracy)}` : 'no champion';
   const verdict = d.promoted ? `promoted to champion of ${d.modelName}` : `not promoted; ${d.modelName} keeps its champion`;
-  return `${verdict}: ${d.reason} (challenger ${pct(d.challenger.accuracy)} vs ${champion} on ${d.heldOut.split}, ${d.heldOut.count} images; margin ${pct(d.margin)})`;
+  return `${verdict}: ${d.reason} (challenger ${pct(d.challenger.accuracy)} on ${d.heldOut.split}, ${d.heldOut.count} images)`;
 }
 
 export function newRunId(pipeline: string): string {
