@@ -9,6 +9,7 @@ import { extractFeaturesActivities } from './extract-features';
 import { trainFeatureHeadActivity } from './train-feature-head';
 import { fineTuneActivity } from './fine-tune';
 import { evaluateTransferActivity } from './evaluate-transfer';
+import { promoteActivity } from './promote';
 
 export function createActivities(deps: ActivityDeps) {
   return {
@@ -23,6 +24,8 @@ export function createActivities(deps: ActivityDeps) {
     trainFeatureHead: trainFeatureHeadActivity(deps),
     fineTune: fineTuneActivity(deps),
     evaluateTransfer: evaluateTransferActivity(deps),
+    // model registry (both pipelines)
+    promoteModel: promoteActivity(deps),
   };
 }
 

@@ -6,6 +6,7 @@ import { runLabCnn, runTransfer } from './run';
 import { predict } from './predict';
 import { connectTemporal } from './connect';
 import { cancelRun, fetchReport, listRuns, showRun } from './runs';
+import { formatModelDetail, formatModelList, listModels, promoteRun, rollbackModel, showModel } from './models';
 
 const out = (line: string): void => void process.stdout.write(`${line}\n`);
 const json = (value: unknown): void => out(JSON.stringify(value, null, 2));
@@ -66,6 +67,9 @@ function buildProgram(): Command {
     .option('--validation-fraction <x>', 'share of the training images held out for validation', numberOption('--validation-fraction', 0.01, 0.5))
     .option('--source <dir|url|s3://bucket/prefix>', 'where the Fashion-MNIST IDX files are (default: TL_FASHION_MNIST_DIR)')
     .option('--id <run-id>', 'workflow id to use (default: generated)')
+    .option('--model-name <name>', 'registry model name to compete for champion of (default: lab-cnn-fashion-mnist)')
+    .option('--promote-margin <x>', 'accuracy gain over the champion needed to replace it (default: 0.005)', numberOption('--promote-margin', 0, 1))
+    .option('--no-promote', 'skip the champion/challenger step')
     .option('--wait', 'follow the run with a progress bar and print its test accuracy')
     .option('--json', 'machine-readable output')
     .action(async (opts) => {
@@ -88,6 +92,9 @@ function buildProgram(): Command {
     .option('--batch-size <n>', 'mini-batch size', intOption('--batch-size', 1, 1024))
     .option('--seed <n>', 'random seed', intOption('--seed', 0, 2 ** 31 - 1))
     .option('--id <run-id>', 'workflow id to use (default: generated)')
+    .option('--model-name <name>', 'registry model name to compete for champion of (default: the dataset folder\'s name)')
+    .option('--promote-margin <x>', 'accuracy gain over the champion needed to replace it (default: 0.005)', numberOption('--promote-margin', 0, 1))
+    .option('--no-promote', 'skip the champion/challenger step')
     .option('--wait', 'follow the run with a progress bar and print both methods\' results')
     .option('--json', 'machine-readable output')
     .action(async (opts) => {
@@ -129,6 +136,47 @@ function buildProgram(): Command {
     .action(async (id) => {
       await cancelRun(await connectTemporal(config()), id);
       out(`cancellation requested for ${id}`);
+    });
+
+  const models = program.command('models').description('the model registry: champions and their history');
+  models
+    .command('list')
+    .description('model names with their current champion')
+    .option('--json', 'machine-readable output')
+    .action(async (opts) => {
+      const list = await listModels(config());
+      if (opts.json) json(list);
+      else formatModelList(list).forEach(out);
+    });
+  models
+    .command('show <name>')
+    .description('the champion and the full history: who, when, why, metrics')
+    .option('--json', 'machine-readable output')
+    .action(async (name, opts) => {
+      const shown = await showModel(config(), name);
+      if (opts.json) json(shown);
+      else formatModelDetail(shown).forEach(out);
+    });
+  models
+    .command('promote <name> <run-id>')
+    .description("make a finished run's model the champion by hand (recorded)")
+    .option('--reason <text>', 'why, for the history')
+    .option('--force', 'promote even when its class names differ from the champion\'s')
+    .option('--json', 'machine-readable output')
+    .action(async (name, runId, opts) => {
+      const shown = await promoteRun(config(), name, runId, opts);
+      if (opts.json) json(shown);
+      else formatModelDetail(shown).forEach(out);
+    });
+  models
+    .command('rollback <name>')
+    .description('bring back the champion before the current one (recorded)')
+    .option('--reason <text>', 'why, for the history')
+    .option('--json', 'machine-readable output')
+    .action(async (name, opts) => {
+      const shown = await rollbackModel(config(), name, opts);
+      if (opts.json) json(shown);
+      else formatModelDetail(shown).forEach(out);
     });
 
   program

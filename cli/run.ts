@@ -1,10 +1,22 @@
 // `tl run …`: starts a pipeline workflow and, with --wait, follows it to the end.
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import type { Config } from '../lib/config';
-import { LAB_CNN_DEFAULTS, TRANSFER_DEFAULTS, type LabCnnOptions, type LabCnnRunResult, type TransferMethod, type TransferOptions } from '../lib/pipeline-types';
+import {
+  LAB_CNN_DEFAULTS,
+  TRANSFER_DEFAULTS,
+  type LabCnnOptions,
+  type LabCnnRunResult,
+  type PromotionDecision,
+  type PromotionOptions,
+  type TransferMethod,
+  type TransferOptions,
+} from '../lib/pipeline-types';
+import { DEFAULT_PROMOTE_MARGIN } from '../lib/promotion';
+import { sanitizeModelName, validModelName } from '../lib/registry';
 import type { TransferRunResult } from '../lib/transfer-types';
 import { labLayerTable, formatLayerTable } from '../lib/models/lab-cnn';
 import { parseStages } from '../lib/models/fine-tune';
@@ -19,6 +31,45 @@ export interface CommonRunFlags {
   id?: string;
   wait?: boolean;
   json?: boolean;
+  /** --model-name, --promote-margin, --no-promote (promote is false only with --no-promote). */
+  modelName?: string;
+  promoteMargin?: number;
+  promote?: boolean;
+}
+
+export const LAB_CNN_MODEL_NAME = 'lab-cnn-fashion-mnist';
+
+/** A transfer run's default model name: its dataset folder's (or archive's) name. */
+export function transferModelName(data: string): string {
+  const base = data.replace(/\/+$/, '').split('/').pop() ?? '';
+  return sanitizeModelName(base.replace(/\.(zip|tar\.gz|tgz|tar)$/i, ''), 'transfer');
+}
+
+/** What the workflow needs to compete for champion, or undefined with --no-promote. */
+export function promotionRequest(flags: CommonRunFlags, defaultName: string): PromotionOptions | undefined {
+  if (flags.promote === false) return undefined;
+  const modelName = flags.modelName ?? defaultName;
+  try {
+    validModelName(modelName);
+  } catch (err) {
+    throw new CliError(`--model-name: ${(err as Error).message}`, EXIT.usage);
+  }
+  return { modelName, margin: flags.promoteMargin ?? DEFAULT_PROMOTE_MARGIN };
+}
+
+/** Who is asking, recorded in the registry with a promotion. */
+export function currentUser(): string {
+  try {
+    return os.userInfo().username;
+  } catch {
+    return process.env.USER ?? 'unknown';
+  }
+}
+
+export function describePromotion(d: PromotionDecision): string {
+  const pct = (x?: number) => (x === undefined ? 'n/a' : `${(x * 100).toFixed(2)}%`);
+  const verdict = d.promoted ? `promoted to champion of ${d.modelName}` : `not promoted; ${d.modelName} keeps its champion`;
+  return `${verdict}: ${d.reason} (challenger ${pct(d.challenger.accuracy)} on ${d.heldOut.split}, ${d.heldOut.count} images)`;
 }
 
 export function newRunId(pipeline: string): string {
@@ -66,12 +117,13 @@ export async function runLabCnn(config: Config, flags: RunLabCnnFlags, out: (lin
     ...LAB_CNN_DEFAULTS,
     ...defined({ epochs, batchSize, limit, seed, learningRate, learningRateDecay, augment, validationFraction, source }),
   };
+  const promotion = promotionRequest(flags, LAB_CNN_MODEL_NAME);
   const client = await connectTemporal(config);
   if (!flags.json) out(formatLayerTable(labLayerTable()));
   const result = await startAndFollow<LabCnnRunResult>(
     config,
     client,
-    (workflowId) => client.workflow.start<typeof trainLabCnn>('trainLabCnn', { taskQueue: config.taskQueues.cpu, workflowId, args: [{ options }] }),
+    (workflowId) => client.workflow.start<typeof trainLabCnn>('trainLabCnn', { taskQueue: config.taskQueues.cpu, workflowId, args: [{ options, promotion, requestedBy: currentUser() }] }),
     flags,
     'lab-cnn',
     out,
@@ -79,6 +131,7 @@ export async function runLabCnn(config: Config, flags: RunLabCnnFlags, out: (lin
   if (typeof result !== 'string' && !flags.json) {
     out(`test accuracy: ${(result.testAccuracy * 100).toFixed(2)}% (macro F1 ${result.macroF1.toFixed(4)})`);
     out(`report: s3://${config.s3.bucket}/${result.reportKeys.html} (fetch it with \`tl report ${result.runId} --out report.html\`)`);
+    if (result.promotion) out(describePromotion(result.promotion));
   }
   return result;
 }
@@ -127,6 +180,7 @@ export async function runTransfer(config: Config, flags: RunTransferFlags, out: 
     backbone: location(flags.backbone),
     stages: readStages(flags.stages),
   };
+  const promotion = promotionRequest(flags, transferModelName(options.data));
   const client = await connectTemporal(config);
   const result = await startAndFollow<TransferRunResult>(
     config,
@@ -135,7 +189,7 @@ export async function runTransfer(config: Config, flags: RunTransferFlags, out: 
       client.workflow.start<typeof transferLearning>('transferLearning', {
         taskQueue: config.taskQueues.cpu,
         workflowId,
-        args: [{ options, gpuTaskQueue: config.taskQueues.gpu }],
+        args: [{ options, gpuTaskQueue: config.taskQueues.gpu, promotion, requestedBy: currentUser() }],
       }),
     flags,
     'transfer',
@@ -147,6 +201,7 @@ export async function runTransfer(config: Config, flags: RunTransferFlags, out: 
     }
     out(`chosen: ${result.chosenMethod}, model s3://${config.s3.bucket}/${result.modelKey}`);
     out(`report: s3://${config.s3.bucket}/${result.reportKeys.html} (fetch it with \`tl report ${result.runId} --out report.html\`)`);
+    if (result.promotion) out(describePromotion(result.promotion));
   }
   return result;
 }

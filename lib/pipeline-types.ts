@@ -80,6 +80,33 @@ export interface LabCnnRunResult {
   reportKeys: EvaluateResult['reportKeys'];
   history: EpochRecord[];
   resumedFromEpoch: number;
+  /** Set when the run was asked to compete for champion (lib/promotion.ts). */
+  promotion?: PromotionDecision;
+}
+
+// ---- model registry (lib/registry.ts) ----
+
+/** What a pipeline needs to compete for champion of a model name. */
+export interface PromotionOptions {
+  modelName: string;
+  /** Accuracy gain over the champion needed to replace it (0.005 = half a point). */
+  margin: number;
+}
+
+/** A run's promotion step's verdict, returned in the run's result. */
+export interface PromotionDecision {
+  modelName: string;
+  promoted: boolean;
+  reason: string;
+  margin: number;
+  /** The held-out set both models were scored on: the challenger's. */
+  heldOut: { manifestKey: string; split: string; count: number };
+  challenger: { runId: string; accuracy: number; macroF1: number };
+  /** The champion at decision time (scores absent when it could not be compared). */
+  champion: { runId: string; accuracy?: number; macroF1?: number } | null;
+  comparable: boolean;
+  /** The registry event that recorded the decision. */
+  seq: number;
 }
 
 /** Live progress, returned by the `progress` query. */

@@ -43,6 +43,17 @@ export class InvalidKeyError extends Error {
   }
 }
 
+/** A conditional write found the object changed (or already there): re-read and try again. */
+export class PreconditionFailedError extends Error {
+  constructor(readonly key: string) {
+    super(`s3 object ${key} was changed by another writer`);
+    this.name = 'PreconditionFailedError';
+  }
+}
+
+/** Condition for a write: `ifNoneMatch: '*'` creates only; `ifMatch` replaces only that version. */
+export type WriteCondition = { ifNoneMatch: '*' } | { ifMatch: string };
+
 export interface StoredObject {
   key: string;
   sha256: string;
@@ -132,6 +143,46 @@ export class ArtifactStore {
 
   async putJson(key: string, value: unknown): Promise<StoredObject> {
     return this.putBytes(key, Buffer.from(JSON.stringify(value, null, 2)), 'application/json');
+  }
+
+  /**
+   * Writes JSON only if the condition holds (S3 conditional PUT), so concurrent writers
+   * cannot overwrite each other; the loser gets PreconditionFailedError. Returns the new ETag.
+   */
+  async putJsonIf(key: string, value: unknown, condition: WriteCondition): Promise<string> {
+    const bytes = Buffer.from(JSON.stringify(value, null, 2));
+    try {
+      const out = await this.s3.send(
+        new PutObjectCommand({
+          Bucket: this.bucket,
+          Key: key,
+          Body: bytes,
+          ContentType: 'application/json',
+          Metadata: { sha256: sha256Hex(bytes) },
+          ...('ifMatch' in condition ? { IfMatch: condition.ifMatch } : { IfNoneMatch: condition.ifNoneMatch }),
+        }),
+      );
+      return out.ETag ?? '';
+    } catch (err) {
+      // 409: S3's answer while another conditional write to the key is in flight.
+      const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+      if (status === 412 || status === 409) throw new PreconditionFailedError(key);
+      throw err;
+    }
+  }
+
+  /** JSON and the ETag it was read at (for a later `putJsonIf`), or undefined when absent. */
+  async getJsonVersion<T>(key: string): Promise<{ value: T; etag: string } | undefined> {
+    let out;
+    try {
+      out = await this.getObject(key);
+    } catch (err) {
+      if (err instanceof NotFoundError) return undefined;
+      throw err;
+    }
+    const bytes = await out.Body!.transformToByteArray();
+    verify(key, out.Metadata?.sha256, sha256Hex(bytes));
+    return { value: JSON.parse(Buffer.from(bytes).toString('utf8')) as T, etag: out.ETag ?? '' };
   }
 
   /** Streams a file up (multipart when large); the hash is computed first so it can be recorded. */

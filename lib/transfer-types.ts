@@ -1,7 +1,7 @@
 // What the transfer-learning pipeline reports: both methods side by side, and the choice.
 import type { ClassificationMetrics } from './metrics';
 import type { EpochRecord } from './report';
-import type { BackboneInfo, StageSpec } from './pipeline-types';
+import type { BackboneInfo, PromotionDecision, StageSpec } from './pipeline-types';
 
 export interface StageRecord {
   stage: StageSpec;
@@ -57,4 +57,6 @@ export interface TransferRunResult {
   methods: { method: string; heldOutAccuracy: number; selectionAccuracy: number }[];
   modelKey: string;
   reportKeys: { json: string; html: string; markdown: string };
+  /** Set when the run was asked to compete for champion (lib/promotion.ts). */
+  promotion?: PromotionDecision;
 }

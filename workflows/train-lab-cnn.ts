@@ -1,12 +1,13 @@
-// Workflow `trainLabCnn`: ingest Fashion-MNIST → train the lab CNN → evaluate and report.
+// Workflow `trainLabCnn`: ingest Fashion-MNIST → train the lab CNN → evaluate and report
+// → (when asked) compete for champion of a model name in the registry.
 // Only keys, options and metrics pass through here; the data stays in S3. Bad input
 // fails its activity as non-retryable (activities/errors.ts), so retries only cover faults.
 import { proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import type { LabCnnOptions, LabCnnRunResult } from '../lib/pipeline-types';
+import type { LabCnnOptions, LabCnnRunResult, PromotionOptions } from '../lib/pipeline-types';
 import { trackSteps } from './steps';
 
-const { ingestFashionMnist, evaluateLabCnn } = proxyActivities<Activities>({
+const { ingestFashionMnist, evaluateLabCnn, promoteModel } = proxyActivities<Activities>({
   startToCloseTimeout: '20 minutes',
   heartbeatTimeout: '2 minutes',
   retry: { maximumAttempts: 5, initialInterval: '1s', backoffCoefficient: 2 },
@@ -21,17 +22,25 @@ const { trainLabCnn: trainActivity } = proxyActivities<Activities>({
 
 export interface TrainLabCnnInput {
   options: LabCnnOptions;
+  /** Compete for champion of this model name after evaluation; absent: no promotion step. */
+  promotion?: PromotionOptions;
+  /** Who asked for the run: a user name, or `schedule:<name>`; recorded with a promotion. */
+  requestedBy?: string;
 }
 
 export async function trainLabCnn(input: TrainLabCnnInput): Promise<LabCnnRunResult> {
   const runId = workflowInfo().workflowId;
-  const { progress, timings, step } = trackSteps('lab-cnn', ['ingest', 'train', 'evaluate']);
+  const { promotion } = input;
+  const { progress, timings, step } = trackSteps('lab-cnn', ['ingest', 'train', 'evaluate', ...(promotion ? ['promote'] : [])]);
 
   const ingest = await step('ingest', () => ingestFashionMnist({ source: input.options.source }));
   const train = await step('train', () => trainActivity({ runId, manifestKey: ingest.manifestKey, options: input.options }));
   const evaluation = await step('evaluate', () =>
     evaluateLabCnn({ runId, manifestKey: ingest.manifestKey, options: input.options, ingest, train, timings: { ...timings } }),
   );
+  const decision = promotion
+    ? await step('promote', () => promoteModel({ runId, ...promotion, requestedBy: input.requestedBy ?? 'unknown' }))
+    : undefined;
   progress.step = 'done';
   progress.testAccuracy = evaluation.testAccuracy;
   return {
@@ -43,5 +52,6 @@ export async function trainLabCnn(input: TrainLabCnnInput): Promise<LabCnnRunRes
     reportKeys: evaluation.reportKeys,
     history: train.history,
     resumedFromEpoch: train.resumedFromEpoch,
+    ...(decision ? { promotion: decision } : {}),
   };
 }

@@ -1,10 +1,11 @@
 // Workflow `transferLearning`: a folder of photos + a pretrained backbone → the better of
 // two classifiers, with the evidence side by side.
 //   ingest (fan-out per shard) → extract features (per shard, cached) → logistic-regression head
-//   → staged fine-tuning (GPU queue) → evaluate both on held-out data → choose.
+//   → staged fine-tuning (GPU queue) → evaluate both on held-out data → choose
+//   → (when asked) compete for champion of a model name in the registry.
 import { proxyActivities, workflowInfo, type RetryPolicy } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import type { MethodResult, TransferOptions } from '../lib/pipeline-types';
+import type { MethodResult, PromotionOptions, TransferOptions } from '../lib/pipeline-types';
 import type { TransferRunResult } from '../lib/transfer-types';
 import { trackSteps } from './steps';
 
@@ -16,6 +17,10 @@ export interface TransferLearningInput {
   options: TransferOptions;
   /** Task queue of the GPU workers (the CLI passes TL_TASK_QUEUE_GPU). */
   gpuTaskQueue: string;
+  /** Compete for champion of this model name after evaluation; absent: no promotion step. */
+  promotion?: PromotionOptions;
+  /** Who asked for the run: a user name, or `schedule:<name>`; recorded with a promotion. */
+  requestedBy?: string;
 }
 
 export async function transferLearning(input: TransferLearningInput): Promise<TransferRunResult> {
@@ -29,7 +34,8 @@ export async function transferLearning(input: TransferLearningInput): Promise<Tr
     retry: { ...retry, maximumAttempts: 10 },
   });
 
-  const steps = ['backbone', 'ingest', 'extract', 'features', 'finetune', 'evaluate'];
+  const { promotion } = input;
+  const steps = ['backbone', 'ingest', 'extract', 'features', 'finetune', 'evaluate', ...(promotion ? ['promote'] : [])];
   const { progress, timings, step } = trackSteps('transfer', steps);
 
   const backbone = await step('backbone', () => cpu.describeBackbone({ backbone: options.backbone, cutLayer: options.cutLayer }));
@@ -74,7 +80,10 @@ export async function transferLearning(input: TransferLearningInput): Promise<Tr
   const chosen = await step('evaluate', () =>
     cpu.evaluateTransfer({ runId, manifestKey: dataset.manifestKey, backbone, options, methods, ingest: dataset, features, timings: { ...timings } }),
   );
+  const decision = promotion
+    ? await step('promote', () => cpu.promoteModel({ runId, ...promotion, requestedBy: input.requestedBy ?? 'unknown' }))
+    : undefined;
   progress.step = 'done';
   progress.testAccuracy = chosen.heldOutAccuracy;
-  return chosen;
+  return decision ? { ...chosen, promotion: decision } : chosen;
 }
