@@ -47,6 +47,7 @@ export function registerNativeKernels(): void {
   overrideGradient('Relu', RELU_GRAD);
   overrideGradient('Relu6', RELU6_GRAD);
   overrideMaxPoolGradient();
+  unfuseConvolutionsWhileTraining();
 
   const batchNormAttrs = (b: NativeBackend, epsilon: number): OpAttr[] => [
     floatType(b, 'T'),
@@ -131,6 +132,25 @@ function overrideMaxPoolGradient(): void {
       };
     },
   });
+}
+
+/**
+ * tfjs's fused convolution (conv + bias) computes the gradient of all its inputs eagerly, so
+ * a network's first layer pays for the gradient of the input images, which nothing uses (for
+ * the lab CNN's 28×28×1 input, TensorFlow's slowest convolution of the step). While gradients
+ * are being recorded, a plain conv2d + add is used instead: tfjs then asks only for the
+ * gradients on the path to the trained weights. Inference keeps the fused kernel.
+ */
+function unfuseConvolutionsWhileTraining(): void {
+  const fused = tf.fused as { conv2d: typeof tf.fused.conv2d };
+  const original = fused.conv2d;
+  fused.conv2d = (args) => {
+    const linear = args.activation === undefined || args.activation === 'linear';
+    const recording = (tf.engine().state as unknown as { gradientDepth: number }).gradientDepth > 0;
+    if (tf.getBackend() !== BACKEND || !linear || !recording || args.dataFormat === 'NCHW') return original(args);
+    const y = tf.conv2d(args.x, args.filter, args.strides, args.pad, 'NHWC', args.dilations, args.dimRoundingMode);
+    return args.bias === undefined ? y : tf.add(y, args.bias);
+  };
 }
 
 export interface BatchStatistics {

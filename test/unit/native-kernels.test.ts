@@ -79,6 +79,30 @@ test('a training step of the lab CNN on tensorflow matches cpu, moving statistic
   await assertLabCnnStepMatchesCpu('tensorflow');
 });
 
+test('training skips the gradient of the input images (no Conv2DBackpropInput for the first layer)', { skip }, async () => {
+  await initBackend({ queue: 'cpu', forced: 'tensorflow' });
+  const model = tf.sequential({
+    layers: [
+      tf.layers.conv2d({ inputShape: [8, 8, 1], kernelSize: 3, filters: 4, padding: 'same' }),
+      tf.layers.conv2d({ kernelSize: 3, filters: 4, padding: 'same' }),
+      tf.layers.flatten(),
+      tf.layers.dense({ units: 2, activation: 'softmax' }),
+    ],
+  });
+  model.compile({ optimizer: 'sgd', loss: 'categoricalCrossentropy' });
+  const x = tensorOf(randn([3, 8, 8, 1], 13));
+  const y = tf.oneHot(tf.tensor1d([0, 1, 1], 'int32'), 2);
+  const { kernels } = await tf.profile(async () => {
+    await model.trainOnBatch(x, y);
+  });
+  const count = (name: string) => kernels.filter((k) => k.name === name).length;
+  assert.deepEqual([count('Conv2DBackpropInput'), count('Conv2DBackpropFilter')], [1, 2], kernels.map((k) => k.name).join(','));
+  const inference = await tf.profile(() => model.predict(x) as tf.Tensor);
+  assert.equal(inference.kernels.filter((k) => k.name === 'FusedConv2D').length, 2, 'inference keeps the fused kernel');
+  tf.dispose([x, y]);
+  model.dispose();
+});
+
 test('only training-mode batch norm on the tensorflow backend takes the fused path', { skip }, async () => {
   const kernelsOf = async (backend: string, training: boolean) => {
     await tf.setBackend(backend);
