@@ -67,6 +67,7 @@ export function registerNativeKernels(): void {
   });
   overrideMaxPoolGradient();
   unfuseConvolutionsWhileTraining();
+  useRelu6KernelInLayers();
 
   const batchNormAttrs = (b: NativeBackend, epsilon: number): OpAttr[] => [
     floatType(b, 'T'),
@@ -168,7 +169,22 @@ function unfuseConvolutionsWhileTraining(): void {
     const recording = (tf.engine().state as unknown as { gradientDepth: number }).gradientDepth > 0;
     if (tf.getBackend() !== BACKEND || !linear || !recording || args.dataFormat === 'NCHW') return original(args);
     const y = tf.conv2d(args.x, args.filter, args.strides, args.pad, 'NHWC', args.dilations, args.dimRoundingMode);
-    return args.bias === undefined ? y : tf.add(y, args.bias);
+    return args.bias == null ? y : tf.add(y, args.bias);
+  };
+}
+
+/**
+ * tfjs-layers computes its 'relu6' activation (MobileNet's) as minimum(6, relu(x)): two passes
+ * forward and a composite gradient for the minimum. TensorFlow's Relu6 kernel is one pass,
+ * and its gradient one more (registered above). Same values, and the same derivative at 6 (0).
+ */
+function useRelu6KernelInLayers(): void {
+  const entry = tf.serialization.SerializationMap.getMap().classNameMap['relu6'];
+  if (!entry) throw new Error("tfjs-layers has no 'relu6' activation registered");
+  const proto = (entry[0] as unknown as { prototype: { apply(x: tf.Tensor): tf.Tensor } }).prototype;
+  const original = proto.apply;
+  proto.apply = function (x: tf.Tensor) {
+    return tf.getBackend() === BACKEND ? tf.relu6(x) : original.call(this, x);
   };
 }
 

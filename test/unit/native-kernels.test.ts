@@ -45,6 +45,19 @@ test('max-pool gradients match cpu: the 2×2 fast path and the cases it leaves t
   }
 });
 
+test("the layers' relu6 activation runs the Relu6 kernel, with the same values and gradients as on cpu", { skip }, async () => {
+  await initBackend({ queue: 'cpu', forced: 'tensorflow' });
+  const x = randn([2, 4, 4, 3], 14);
+  for (let i = 0; i < x.data.length; i++) x.data[i] *= 6; // well past both kinks
+  const layer = () => tf.layers.activation({ activation: 'relu6' });
+  const { kernels } = await tf.profile(() => layer().apply(tensorOf(x)) as tf.Tensor);
+  assert.deepEqual(kernels.map((k) => k.name).filter((n) => /Relu|Minimum/.test(n)), ['Relu6']);
+  await compareWithCpu('tensorflow', 'relu6 layer', () => {
+    const f = (v: tf.Tensor) => layer().apply(v) as tf.Tensor;
+    return [f(tensorOf(x)), tf.grad((v: tf.Tensor) => tf.mul(f(v), v).sum())(tensorOf(x))];
+  }, 1e-6);
+});
+
 test('fused batch norm in training mode: output, statistics and gradients match tf.moments + tf.batchNorm', { skip }, async () => {
   const shape = [3, 4, 5, 6];
   const x = randn(shape, 5), dy = randn(shape, 6), scale = randn([6], 7), offset = randn([6], 8);
@@ -84,7 +97,7 @@ test('training skips the gradient of the input images (no Conv2DBackpropInput fo
   const model = tf.sequential({
     layers: [
       tf.layers.conv2d({ inputShape: [8, 8, 1], kernelSize: 3, filters: 4, padding: 'same' }),
-      tf.layers.conv2d({ kernelSize: 3, filters: 4, padding: 'same' }),
+      tf.layers.conv2d({ kernelSize: 3, filters: 4, padding: 'same', useBias: false }),
       tf.layers.flatten(),
       tf.layers.dense({ units: 2, activation: 'softmax' }),
     ],
