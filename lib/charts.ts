@@ -119,7 +119,9 @@ export function stepTimingsSvg(steps: StepTiming[]): string {
     if (v !== undefined) {
       out.push(`<rect class="bar" x="${r(left)}" y="${r(y + 2)}" width="${r(Math.max(1, sx(v) - left))}" height="11" fill="${METRIC_COLORS.precision}"><title>${esc(`${s.step}: ${v.toFixed(2)} s`)}</title></rect>`);
     }
-    const label = v !== undefined ? `${v.toFixed(v < 10 ? 2 : 1)} s` : `${(s.wallSeconds ?? 0).toFixed(1)} s wall`;
+    const secs = (x: number) => `${x.toFixed(x < 10 ? 2 : 1)} s`;
+    const wall = isNum(s.wallSeconds) ? s.wallSeconds : undefined;
+    const label = v === undefined ? `${secs(wall ?? 0)} wall` : wall === undefined ? secs(v) : `${secs(v)} (wall ${secs(wall)})`;
     out.push(`<text x="${r(sx(Math.max(v ?? 0, s.wallSeconds ?? 0)) + 6)}" y="${r(y + rowH / 2 - 2)}" dominant-baseline="central" font-size="11" fill="#333">${label}</text>`);
   });
   out.push('</svg>');

@@ -199,6 +199,7 @@ test('step timings: chart bars and the join of worker and workflow times', () =>
   assertWellFormed(svg);
   assert.equal(svg.match(/<rect class="bar"/g)?.length, 2, 'a bar per step with worker time');
   assert.ok(svg.includes('>60.0 s wall</text>'));
+  assert.ok(svg.includes('>2.00 s (wall 2.50 s)</text>') && svg.includes('>1.00 s</text>'));
   assert.match(stepTimingsSvg([]), /No timings recorded/);
 });
 
