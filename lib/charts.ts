@@ -99,7 +99,8 @@ export function stepTimingsSvg(steps: StepTiming[]): string {
   const left = labelW + 14;
   const plotW = 420;
   const top = 26;
-  const width = left + plotW + 90;
+  // Room after the longest bar for its label, e.g. "123.4 s (wall 130.2 s)".
+  const width = left + plotW + 170;
   const height = top + shown.length * rowH + 8;
   const sx = (v: number) => left + (Math.max(0, v) / max) * plotW;
   const out: string[] = [

@@ -353,6 +353,7 @@ tr.total td{font-weight:600;border-top:2px solid #dde1e6}
 svg{max-width:100%;height:auto;display:block;margin:0 auto}
 .note{color:#5b6570;font-size:12px;margin:6px 0 0}
 .none{color:#8a949e;font-style:italic;margin:4px 0}
+.cache td:nth-child(-n+2){white-space:nowrap}
 .split{display:flex;gap:16px;flex-wrap:wrap;align-items:flex-start}
 .split>*{flex:1 1 320px;min-width:0}
 ${GALLERY_CSS}`;
@@ -374,7 +375,7 @@ export function htmlCard(k: string, v: string, main = false): string {
 /** Cache decisions and per-step timings, shared by every report page. */
 export function runDetailsHtml(cache: CacheDecision[] | undefined, steps: StepTiming[] | undefined): string {
   const out: string[] = ['<h2>Cache decisions</h2>'];
-  out.push(cache?.length ? `<div class="box">${htmlTable(cacheTable(cache), { breakAfterSlash: true })}</div>` : '<p class="none">none recorded</p>');
+  out.push(cache?.length ? `<div class="box">${htmlTable(cacheTable(cache), { cls: 'cache', breakAfterSlash: true })}</div>` : '<p class="none">none recorded</p>');
   out.push('<h2>Timings per step</h2>');
   if (steps?.length) {
     out.push(
