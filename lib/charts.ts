@@ -28,7 +28,7 @@ function emptySvg(label: string, text: string): string {
  * Per class a group of three horizontal bars (precision, recall, F1) on a shared 0–1 axis.
  * One `<rect class="bar">` per bar and nowhere else, so the bars can be counted.
  */
-export function perClassBarsSvg(perClass: ClassScores[], title = 'Precision, recall and F1 per class'): string {
+export function classMetricBarsSvg(perClass: ClassScores[], title = 'Precision, recall and F1 per class'): string {
   if (!perClass.length) return emptySvg(title, 'No per-class metrics');
   const metrics = ['precision', 'recall', 'f1'] as const;
   const barH = 9;

@@ -29,7 +29,7 @@ import {
   wallOnly,
   type Table,
 } from './report';
-import { perClassBarsSvg as metricBarsSvg } from './charts';
+import { classMetricBarsSvg } from './charts';
 import { misclassifiedGridHtml, misclassifiedTable as galleryTable, type MisclassifiedImage } from './report-gallery';
 import type { MethodReport, StageRecord, TransferReport } from './transfer-types';
 
@@ -368,7 +368,7 @@ ${methodsHtml}
 
 <h2>Per-class metrics side by side</h2>
 <div class="split">
-${report.methods.map((m) => `<div class="figure"><h3>${esc(methodLabel(m))}</h3>${inlineSvg(metricBarsSvg(m.heldOut.perClass, `Precision, recall and F1 per class: ${methodLabel(m)}`))}</div>`).join('\n')}
+${report.methods.map((m) => `<div class="figure"><h3>${esc(methodLabel(m))}</h3>${inlineSvg(classMetricBarsSvg(m.heldOut.perClass, `Precision, recall and F1 per class: ${methodLabel(m)}`))}</div>`).join('\n')}
 </div>
 <div class="figure" style="margin-top:16px"><h3>F1 by method</h3>${inlineSvg(barsFor(report))}</div>
 

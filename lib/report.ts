@@ -3,7 +3,7 @@
 import type { ClassificationMetrics } from './metrics';
 import { FONT, SVG_NS, duration, escapeHtml, fixed, int, isNum, mdEsc, pct, value } from './report-format';
 import { htmlTable, kvTable, mdTable, type Table } from './report-table';
-import { perClassBarsSvg, stepTimingsSvg } from './charts';
+import { classMetricBarsSvg, stepTimingsSvg } from './charts';
 import { GALLERY_CSS, misclassifiedGridHtml, misclassifiedTable, type MisclassifiedImage } from './report-gallery';
 import { cacheTable, stepTimingsTable, type CacheDecision, type StepTiming } from './report-run-details';
 
@@ -429,7 +429,7 @@ ${box('Artifacts', s.artifacts)}
 
 <h2>Test set: per-class metrics</h2>
 <div class="split">
-<div class="figure">${inlineSvg(perClassBarsSvg(t.perClass))}</div>
+<div class="figure">${inlineSvg(classMetricBarsSvg(t.perClass))}</div>
 <div class="box">${htmlTable(s.perClass, { totalRow: true })}</div>
 </div>
 <p class="note">Precision, recall and F1 are 0 for a class that was never predicted or has no test images.</p>

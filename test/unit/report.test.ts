@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { classificationMetrics } from '../../lib/metrics';
 import { confusionMatrixSvg, learningCurvesSvg, renderHtml, renderMarkdown, type EpochRecord, type RunReport } from '../../lib/report';
-import { perClassBarsSvg, stepTimingsSvg } from '../../lib/charts';
+import { classMetricBarsSvg, stepTimingsSvg } from '../../lib/charts';
 import { joinStepTimings } from '../../lib/report-run-details';
 import { assertWellFormed } from './markup-check';
 
@@ -173,7 +173,7 @@ test('report with only workflow timings and no cache decisions still has both se
 });
 
 test('per-class bars SVG: three horizontal bars per class, lengths proportional to the value', () => {
-  const svg = perClassBarsSvg([
+  const svg = classMetricBarsSvg([
     { className: 'a', precision: 1, recall: 0.5, f1: 0.25 },
     { className: '<b & c>', precision: 0, recall: NaN, f1: 0.75 },
   ]);
@@ -185,7 +185,7 @@ test('per-class bars SVG: three horizontal bars per class, lengths proportional 
   assert.ok(svg.includes('&lt;b &amp; c&gt;') && !svg.includes('<b &'));
   assert.ok(svg.includes('>precision</text>') && svg.includes('>recall</text>') && svg.includes('>F1</text>'));
   assert.ok(!svg.includes('NaN'));
-  assert.match(perClassBarsSvg([]), /No per-class metrics/);
+  assert.match(classMetricBarsSvg([]), /No per-class metrics/);
 });
 
 test('step timings: chart bars and the join of worker and workflow times', () => {
