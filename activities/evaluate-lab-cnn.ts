@@ -11,23 +11,43 @@ import { allIndices, predictSplit } from '../lib/models/inference';
 import { labLayerTable } from '../lib/models/lab-cnn';
 import { classificationMetrics } from '../lib/metrics';
 import { renderHtml, renderMarkdown, type RunReport } from '../lib/report';
+import { joinStepTimings } from '../lib/report-run-details';
 import { failFastOnBadInput } from './errors';
+import { progressReporter } from './progress';
+import { thumbnails, workerEnvironment } from './report-data';
+
+/** Misclassified test images shown in the report's grid. */
+const MAX_MISCLASSIFIED = 24;
 
 export function evaluateLabCnnActivity(deps: ActivityDeps) {
   return async function evaluateLabCnn(input: EvaluateInput): Promise<EvaluateResult> {
     return failFastOnBadInput(async () => {
+      const started = Date.now();
       const { store, backend } = deps();
       const ctx = Context.current();
+      const report = progressReporter();
       const keys = runKeys(input.runId);
       const manifest = await loadManifest(store, input.manifestKey);
       const test = await loadSplit(store, manifest, 'test');
       ctx.heartbeat({ message: 'loaded test split' });
       const model = await tf.loadLayersModel(s3ModelIO(store, input.train.modelPrefix));
-      const predictions = await predictSplit(model, test, allIndices(test.count), manifest.classNames.length);
+      const predictions = await predictSplit(model, test, allIndices(test.count), manifest.classNames.length, undefined, (done, total) => {
+        ctx.heartbeat({ message: 'predicting', done, total });
+        report({ step: 'evaluate', message: 'test images', done, total });
+      });
       model.dispose();
       const metrics = classificationMetrics(predictions.labels, predictions.predicted, manifest.classNames);
+      const names = manifest.classNames;
+      const misclassified: { index: number; name: string; trueClass: string; predictedClass: string; probability: number }[] = [];
+      for (let i = 0; i < test.count && misclassified.length < MAX_MISCLASSIFIED; i++) {
+        const [truth, guess] = [predictions.labels[i], predictions.predicted[i]];
+        if (truth !== guess) misclassified.push({ index: i, name: `test #${i}`, trueClass: names[truth], predictedClass: names[guess], probability: predictions.confidence[i] });
+      }
+      report({ step: 'evaluate', message: 'writing the report' }, true);
+      const images = await thumbnails(test, misclassified);
+      const { train, ingest } = input;
 
-      const report: RunReport = {
+      const runReport: RunReport = {
         runId: input.runId,
         pipeline: 'lab-cnn',
         title: `Lab CNN on ${manifest.name}`,
@@ -51,11 +71,10 @@ export function evaluateLabCnnActivity(deps: ActivityDeps) {
           ingestionCached: input.ingest.cached,
         },
         environment: {
-          backend,
-          tfjs: tf.version.tfjs,
-          node: process.version,
+          ...workerEnvironment(backend),
+          trainBackend: train.backend,
           seed: input.options.seed,
-          trainImagesPerSecond: Math.round(input.train.imagesPerSecond),
+          trainImagesPerSecond: Math.round(train.imagesPerSecond),
         },
         classNames: manifest.classNames,
         history: input.train.history,
@@ -68,11 +87,33 @@ export function evaluateLabCnnActivity(deps: ActivityDeps) {
           reportHtml: keys.reportHtml,
           reportMarkdown: keys.reportMarkdown,
         },
-        timings: { ...input.timings, evaluate: predictions.seconds },
+        timings: { ...input.timings },
+        cache: [
+          {
+            step: 'ingest',
+            cached: ingest.cached,
+            key: ingest.manifestKey,
+            reason: ingest.cached ? 'these source files were ingested before: their manifest was reused' : 'first ingestion of these source files',
+          },
+          train.resumedFromEpoch > 0
+            ? { step: 'train', cached: true, key: keys.checkpoint(train.resumedFromEpoch), reason: `a retried attempt resumed from the epoch ${train.resumedFromEpoch} checkpoint` }
+            : { step: 'train', cached: false, key: train.modelPrefix, reason: 'trained from scratch' },
+        ],
+        steps: joinStepTimings(
+          ['ingest', 'train', 'evaluate'],
+          {
+            ingest: { seconds: ingest.seconds, activities: 1 },
+            train: { seconds: train.seconds, activities: 1 },
+            // Up to here; storing the report takes a moment more.
+            evaluate: { seconds: (Date.now() - started) / 1000, activities: 1 },
+          },
+          input.timings,
+        ),
+        misclassified: misclassified.map(({ index: _index, ...m }) => m),
       };
-      await store.putJson(keys.reportJson, report);
-      await store.putBytes(keys.reportMarkdown, Buffer.from(renderMarkdown(report)), 'text/markdown; charset=utf-8');
-      await store.putBytes(keys.reportHtml, Buffer.from(renderHtml(report)), 'text/html; charset=utf-8');
+      await store.putJson(keys.reportJson, runReport);
+      await store.putBytes(keys.reportMarkdown, Buffer.from(renderMarkdown(runReport)), 'text/markdown; charset=utf-8');
+      await store.putBytes(keys.reportHtml, Buffer.from(renderHtml(runReport, images)), 'text/html; charset=utf-8');
       return {
         testAccuracy: metrics.accuracy,
         macroF1: metrics.macroF1,

@@ -1,18 +1,22 @@
 // Activity: evaluates every trained method on the same held-out split, chooses the better
 // model (the run's output, saved under runs/<id>/model), and stores the side-by-side report.
 import * as tf from '@tensorflow/tfjs';
-import sharp from 'sharp';
+import { Context } from '@temporalio/activity';
 import type { ActivityDeps } from './deps';
 import type { BackboneInfo, FeatureShard, MethodResult, TransferOptions } from '../lib/pipeline-types';
 import type { MethodReport, TransferReport, TransferRunResult } from '../lib/transfer-types';
-import { loadManifest, loadSplit, type SplitData } from '../lib/dataset';
+import { loadManifest, loadSplit } from '../lib/dataset';
 import { allIndices, predictSplit } from '../lib/models/inference';
 import { preprocessImages } from '../lib/models/backbone';
 import { classificationMetrics } from '../lib/metrics';
 import { s3ModelIO } from '../lib/tf/s3-model-io';
 import { heldOutSplit, transferKeys } from '../lib/transfer';
+import { featurePrefix } from '../lib/features';
+import { joinStepTimings } from '../lib/report-run-details';
 import { renderTransferHtml, renderTransferMarkdown } from '../lib/report-transfer';
 import { failFastOnBadInput } from './errors';
+import { progressReporter } from './progress';
+import { thumbnails, workerEnvironment } from './report-data';
 
 export interface EvaluateTransferInput {
   runId: string;
@@ -20,7 +24,7 @@ export interface EvaluateTransferInput {
   backbone: BackboneInfo;
   options: TransferOptions;
   methods: MethodResult[];
-  ingest: { manifestKey: string; cached: boolean; cacheReason: string };
+  ingest: { manifestKey: string; cached: boolean; cacheReason: string; seconds?: number; activities?: number };
   features: FeatureShard[];
   timings: Record<string, number>;
 }
@@ -31,7 +35,10 @@ const MAX_MISCLASSIFIED = 24;
 export function evaluateTransferActivity(deps: ActivityDeps) {
   return async function evaluateTransfer(input: EvaluateTransferInput): Promise<TransferRunResult> {
     return failFastOnBadInput(async () => {
+      const started = Date.now();
       const { store, backend } = deps();
+      const ctx = Context.current();
+      const progress = progressReporter();
       const keys = transferKeys(input.runId);
       const manifest = await loadManifest(store, input.manifestKey);
       const split = heldOutSplit(manifest);
@@ -40,15 +47,20 @@ export function evaluateTransferActivity(deps: ActivityDeps) {
       const prepare = (images: Uint8Array, n: number) => preprocessImages(input.backbone, images, n);
 
       const reports: MethodReport[] = [];
+      const picks: { index: number; name: string }[] = [];
       const models = new Map<string, tf.LayersModel>();
       for (const method of input.methods) {
         const model = await tf.loadLayersModel(s3ModelIO(store, method.modelPrefix));
         models.set(method.method, model);
-        const predictions = await predictSplit(model, data, allIndices(data.count), manifest.classNames.length, prepare);
+        const predictions = await predictSplit(model, data, allIndices(data.count), manifest.classNames.length, prepare, (done, total) => {
+          ctx.heartbeat({ method: method.method, done, total });
+          progress({ step: 'evaluate', message: `${method.method} on ${split}`, done, total });
+        });
         const metrics = classificationMetrics(predictions.labels, predictions.predicted, manifest.classNames);
         const misclassified = [];
         for (let i = 0; i < data.count && misclassified.length < MAX_MISCLASSIFIED; i++) {
           if (predictions.predicted[i] === predictions.labels[i]) continue;
+          picks.push({ index: i, name: paths[i] });
           misclassified.push({
             path: paths[i],
             trueClass: manifest.classNames[predictions.labels[i]],
@@ -99,12 +111,18 @@ export function evaluateTransferActivity(deps: ActivityDeps) {
         },
         backbone: input.backbone,
         cache: [
-          { step: 'ingest', cached: input.ingest.cached, reason: input.ingest.cacheReason },
+          { step: 'ingest', cached: input.ingest.cached, key: input.manifestKey, reason: input.ingest.cacheReason },
           {
             step: 'extract',
             cached: cachedShards === input.features.length,
+            key: featurePrefix(input.manifestKey, input.backbone),
             reason: `${cachedShards} of ${input.features.length} feature shards were already stored for (dataset ${manifest.name}, backbone ${input.backbone.sha256.slice(0, 12)}, cut ${input.backbone.cutLayer}, ${input.backbone.inputSize.join('×')} ${input.backbone.scaling})`,
           },
+          ...input.methods.map((m) =>
+            m.resumedFrom
+              ? { step: m.method, cached: true, key: m.resumedFrom, reason: 'a retried attempt resumed from this checkpoint' }
+              : { step: m.method, cached: false, key: m.modelPrefix, reason: 'trained in this run' },
+          ),
         ],
         methods: reports,
         chosen: { method: winner.method, reason, modelKey: `${keys.model}/model.json` },
@@ -117,13 +135,24 @@ export function evaluateTransferActivity(deps: ActivityDeps) {
           patience: input.options.patience,
           resize: input.options.resize,
         },
-        environment: { backend, tfjs: tf.version.tfjs, node: process.version },
+        environment: { ...workerEnvironment(backend), seed: input.options.seed },
         timings: input.timings,
+        steps: joinStepTimings(
+          ['backbone', 'ingest', 'extract', 'features', 'finetune', 'evaluate'],
+          {
+            ingest: input.ingest.seconds !== undefined ? { seconds: input.ingest.seconds, activities: input.ingest.activities ?? 1 } : undefined,
+            extract: { seconds: input.features.reduce((sum, f) => sum + (f.seconds ?? 0), 0), activities: input.features.length },
+            ...Object.fromEntries(input.methods.map((m) => [m.method, { seconds: m.trainSeconds, activities: 1 }])),
+            evaluate: { seconds: (Date.now() - started) / 1000, activities: 1 },
+          },
+          input.timings,
+        ),
       };
-      const thumbnails = await misclassifiedThumbnails(data, paths, reports);
+      progress({ step: 'evaluate', message: 'writing the report' }, true);
+      const images = await thumbnails(data, picks);
       await store.putJson(keys.reportJson, report);
       await store.putBytes(keys.reportMarkdown, Buffer.from(renderTransferMarkdown(report)), 'text/markdown; charset=utf-8');
-      await store.putBytes(keys.reportHtml, Buffer.from(renderTransferHtml(report, thumbnails)), 'text/html; charset=utf-8');
+      await store.putBytes(keys.reportHtml, Buffer.from(renderTransferHtml(report, images)), 'text/html; charset=utf-8');
       return {
         runId: input.runId,
         chosenMethod: winner.method,
@@ -134,21 +163,4 @@ export function evaluateTransferActivity(deps: ActivityDeps) {
       };
     });
   };
-}
-
-/** Small JPEG data URLs of the misclassified held-out images, for the report's grid. */
-async function misclassifiedThumbnails(data: SplitData, paths: string[], reports: MethodReport[]): Promise<Record<string, string>> {
-  const [h, w, c] = data.imageShape;
-  const pixels = h * w * c;
-  const out: Record<string, string> = {};
-  for (const report of reports) {
-    for (const m of report.misclassified) {
-      const i = paths.indexOf(m.path);
-      if (i < 0 || out[m.path]) continue;
-      const raw = Buffer.from(data.images.subarray(i * pixels, (i + 1) * pixels));
-      const jpeg = await sharp(raw, { raw: { width: w, height: h, channels: c as 1 | 3 } }).resize(112).jpeg({ quality: 70 }).toBuffer();
-      out[m.path] = `data:image/jpeg;base64,${jpeg.toString('base64')}`;
-    }
-  }
-  return out;
 }

@@ -23,12 +23,14 @@ export function extractFeaturesActivities(deps: ActivityDeps) {
 
     async extractFeatures(input: { manifestKey: string; split: string; shardIndex: number; backbone: BackboneInfo }): Promise<FeatureShard> {
       return failFastOnBadInput(async () => {
+        const started = Date.now();
+        const seconds = () => (Date.now() - started) / 1000;
         const { store } = deps();
         const key = featureKey(input.manifestKey, input.backbone, input.split, input.shardIndex);
         const manifest = await loadManifest(store, input.manifestKey);
         const shard = manifest.splits[input.split].shards[input.shardIndex];
         const result = { split: input.split, count: shard.count, features: key, labels: shard.labels.key };
-        if (await store.head(key)) return { ...result, cached: true };
+        if (await store.head(key)) return { ...result, cached: true, seconds: seconds() };
 
         const backbone = await cachedBackbone(store, input.backbone.source, input.backbone.cutLayer);
         if (backbone.spec.sha256 !== input.backbone.sha256) {
@@ -40,7 +42,7 @@ export function extractFeaturesActivities(deps: ActivityDeps) {
           ctx.heartbeat({ split: input.split, shardIndex: input.shardIndex, done, of }),
         );
         await store.putBytes(key, new Uint8Array(features.buffer));
-        return { ...result, cached: false };
+        return { ...result, cached: false, seconds: seconds() };
       });
     },
   };

@@ -8,6 +8,7 @@ import { FASHION_MNIST_CLASSES, parseSource, readSourceFiles, CANONICAL_CONTENT_
 import { DATASET_FORMAT, sourceFingerprint, storeManifest, type DatasetManifest, type ShardRef, type SplitManifest } from '../lib/dataset';
 import { sha256Hex } from '../lib/store';
 import { failFastOnBadInput } from './errors';
+import { progressReporter } from './progress';
 
 const DATASET_PREFIX = 'datasets/fashion-mnist';
 const SHARD_SIZE = 10_000;
@@ -28,7 +29,11 @@ export function ingestFashionMnistActivity(deps: ActivityDeps) {
         if (await store.head(cached.manifestKey)) return { ...cached, cached: true, seconds: (Date.now() - started) / 1000 };
       }
 
-      const heartbeat = (message: string) => Context.current().heartbeat({ message });
+      const report = progressReporter(1000);
+      const heartbeat = (message: string, done?: number, total?: number) => {
+        Context.current().heartbeat({ message });
+        report({ step: 'ingest', message, done, total });
+      };
       const splits: Record<string, SplitManifest> = {};
       const contentHashes: { name: string; sha256: string; bytes: number }[] = [];
       let canonical = true;
@@ -51,9 +56,10 @@ export function ingestFashionMnistActivity(deps: ActivityDeps) {
         );
         const shards: ShardRef[] = [];
         const pixels = data.height * data.width;
+        const shardCount = Math.ceil(data.count / SHARD_SIZE);
         for (let start = 0; start < data.count; start += SHARD_SIZE) {
           const end = Math.min(start + SHARD_SIZE, data.count);
-          heartbeat(`writing ${split} shard ${shards.length + 1}`);
+          heartbeat(`writing ${split} shards`, shards.length, shardCount);
           shards.push({
             count: end - start,
             images: await store.putContent(`${DATASET_PREFIX}/shards`, data.images.subarray(start * pixels, end * pixels), '.u8'),

@@ -46,6 +46,8 @@ export interface PlanResult {
   files: number;
   /** The dataset's identity: SHA-256 of its files, labels, splits, classes and preprocessing. */
   datasetKey: string;
+  /** How long this activity ran, for the report's timings. */
+  seconds?: number;
 }
 
 export interface ShardResult {
@@ -53,6 +55,7 @@ export interface ShardResult {
   split: Split;
   shard: ShardRef;
   rejected: { path: string; reason: string }[];
+  seconds?: number;
 }
 
 export type FinalizeResult = IngestResult & { quality: { rejected: number; duplicates: number; crossSplit: number } };
@@ -110,6 +113,7 @@ const refKeyOf = (datasetKey: string) => `${PREFIX}/by-content/${datasetKey}.jso
 const rawKeyOf = (sha256: string) => `${RAW_PREFIX}/${sha256}`;
 
 export async function planImageDatasetCore(env: IngestEnv, input: ImageIngestOptions): Promise<PlanResult> {
+  const started = Date.now();
   const options = validateOptions(input);
   const { store, config, heartbeat } = env;
   const source = await materializeImageSource(options.data, store, config.workDir, { onProgress: (message) => heartbeat({ message }) });
@@ -133,6 +137,7 @@ export async function planImageDatasetCore(env: IngestEnv, input: ImageIngestOpt
         manifestKey: ref.manifestKey,
         planKey: ref.planKey,
         shards: ref.shards,
+        seconds: (Date.now() - started) / 1000,
         files: files.length,
         datasetKey,
       };
@@ -168,6 +173,7 @@ export async function planImageDatasetCore(env: IngestEnv, input: ImageIngestOpt
       shards: plan.shards.length,
       files: files.length,
       datasetKey,
+      seconds: (Date.now() - started) / 1000,
     };
   } finally {
     await source.cleanup();
@@ -175,6 +181,7 @@ export async function planImageDatasetCore(env: IngestEnv, input: ImageIngestOpt
 }
 
 export async function ingestImageShardCore(env: IngestEnv, input: { planKey: string; shardIndex: number }): Promise<ShardResult> {
+  const started = Date.now();
   const { store, heartbeat } = env;
   const plan = await loadPlan(store, input.planKey);
   const entry = plan.shards[input.shardIndex];
@@ -224,6 +231,7 @@ export async function ingestImageShardCore(env: IngestEnv, input: { planKey: str
     split: entry.split,
     shard: { count: kept.length, images: imagesObj, labels: labelsObj, paths: kept.map((i) => files[i].path) },
     rejected,
+    seconds: (Date.now() - started) / 1000,
   };
 }
 

@@ -5,11 +5,16 @@ import { CliError, EXIT, intOption, numberOption } from './errors';
 import { runLabCnn, runTransfer } from './run';
 import { predict } from './predict';
 import { connectTemporal } from './connect';
-import { cancelRun, fetchReport, listRuns, showRun } from './runs';
+import { cancelRun, listRuns, showRun } from './runs';
+import { fetchReport } from './report';
 import { formatModelDetail, formatModelList, listModels, promoteRun, rollbackModel, showModel } from './models';
 
 const out = (line: string): void => void process.stdout.write(`${line}\n`);
 const json = (value: unknown): void => out(JSON.stringify(value, null, 2));
+/** With --json, stdout carries one JSON document, errors included; human text goes to stderr. */
+const jsonMode = process.argv.includes('--json');
+const note = (line: string): void => void process.stderr.write(`${line}\n`);
+let usageMessage: string | undefined;
 
 let cachedConfig: Config | undefined;
 /** Config is read once, on first use, so `tl --help` works even with a bad environment. */
@@ -22,23 +27,33 @@ function buildProgram(): Command {
     .exitOverride()
     .configureOutput({
       // Usage errors as one line: "tl: unknown option '--epoch' (Did you mean --epochs?)".
-      writeErr: (s) => process.stderr.write(s.startsWith('error:') ? `tl: ${s.slice(7).trim().replace(/\s*\n\s*/g, ' ')}\n` : s),
+      writeErr: (s) => {
+        const line = s.startsWith('error:') ? s.slice(7).trim().replace(/\s*\n\s*/g, ' ') : undefined;
+        if (jsonMode && line) usageMessage = line;
+        else process.stderr.write(line ? `tl: ${line}\n` : s);
+      },
     });
 
   const stack = program.command('stack').description('the local stack (Temporal dev server + MinIO), without Docker');
   stack
     .command('up')
     .description('install what is missing, start Temporal and MinIO on loopback, create the bucket')
-    .action(async () => {
+    .option('--json', 'machine-readable output: the status after start (progress goes to stderr)')
+    .action(async (opts) => {
       const { stackUp } = await import('../infra/stack');
-      printStatus(await stackUp(config(), out));
+      const status = await stackUp(config(), opts.json ? note : out);
+      if (opts.json) json(status);
+      else printStatus(status);
     });
   stack
     .command('down')
     .description('stop what `tl stack up` started')
-    .action(async () => {
-      const { stackDown } = await import('../infra/stack');
-      await stackDown(config(), out);
+    .option('--json', 'machine-readable output: what was done, and the status after')
+    .action(async (opts) => {
+      const { stackDown, stackStatus } = await import('../infra/stack');
+      const log: string[] = [];
+      await stackDown(config(), opts.json ? (line) => log.push(line) : out);
+      if (opts.json) json({ log, status: await stackStatus(config()) });
     });
   stack
     .command('status')
@@ -73,7 +88,7 @@ function buildProgram(): Command {
     .option('--wait', 'follow the run with a progress bar and print its test accuracy')
     .option('--json', 'machine-readable output')
     .action(async (opts) => {
-      const result = await runLabCnn(config(), opts, out);
+      const result = await runLabCnn(config(), opts, opts.json ? note : out);
       if (opts.json) json(typeof result === 'string' ? { runId: result } : result);
     });
 
@@ -98,7 +113,7 @@ function buildProgram(): Command {
     .option('--wait', 'follow the run with a progress bar and print both methods\' results')
     .option('--json', 'machine-readable output')
     .action(async (opts) => {
-      const result = await runTransfer(config(), opts, out);
+      const result = await runTransfer(config(), opts, opts.json ? note : out);
       if (opts.json) json(typeof result === 'string' ? { runId: result } : result);
     });
 
@@ -181,17 +196,38 @@ function buildProgram(): Command {
 
   program
     .command('report <id>')
-    .description("print a run's report (Markdown), or save it with --out (HTML, or Markdown for *.md)")
-    .option('--out <file>', 'write the report to this file')
-    .action(async (id, opts) => out(await fetchReport(config(), id, opts.out)));
+    .description("print a run's report (Markdown), save it with --out (HTML, or Markdown for *.md), or --open the HTML page")
+    .option('--out <file>', 'write the report to this file (.html or .md)')
+    .option('--open', 'save the HTML page (to --out, else a temporary file) and open it with xdg-open')
+    .option('--json', "machine-readable output: the report's data, its S3 keys and the file written")
+    .action(async (id, opts) => {
+      const { result, text } = await fetchReport(config(), id, opts);
+      if (opts.json) json(result);
+      else out(text);
+    });
+
+  program
+    .command('doctor')
+    .description('check the stack, credentials, TensorFlow.js backends, workers, data, browser and disk; say how to fix what is wrong')
+    .option('--json', 'machine-readable output')
+    .action(async (opts) => {
+      const { runDoctor, formatChecks, doctorFailed } = await import('./doctor');
+      const checks = await runDoctor(config());
+      if (opts.json) json({ ok: !doctorFailed(checks), checks });
+      else out(formatChecks(checks));
+      if (doctorFailed(checks)) process.exitCode = EXIT.failure;
+    });
 
   program
     .command('worker')
     .description('run a worker until interrupted')
     .addOption(new Option('--queue <queue>', 'which task queue to serve').choices(['cpu', 'gpu']).default('cpu'))
+    .option('--json', 'print one JSON document once serving (queue, backend, pid); logs go to stderr')
     .action(async (opts) => {
       const { createWorker } = await import('../workers/worker');
-      const { worker } = await createWorker(config(), opts.queue, out);
+      const cfg = config();
+      const { worker, backend, taskQueue } = await createWorker(cfg, opts.queue, opts.json ? note : out);
+      if (opts.json) json({ taskQueue, queue: opts.queue, backend, address: cfg.temporal.address, namespace: cfg.temporal.namespace, pid: process.pid });
       await worker.run();
     });
 
@@ -212,14 +248,16 @@ async function main(): Promise<void> {
     await buildProgram().parseAsync(process.argv);
   } catch (err) {
     if (err instanceof CommanderError) {
-      // Commander already printed its message; help and version are not failures.
+      // Commander already printed its message (unless --json); help and version are not failures.
       process.exitCode = err.exitCode === 0 ? EXIT.ok : EXIT.usage;
-      return;
+      if (jsonMode && err.exitCode !== 0) json({ error: usageMessage ?? err.message, exitCode: EXIT.usage });
+    } else {
+      const e = err as Error & { exitCode?: number; cause?: Error };
+      const message = (e.name === 'WorkflowFailedError' && e.cause ? describeFailure(e) : e.message).split('\n')[0];
+      process.exitCode = e instanceof CliError ? e.exitCode : e.name === 'ConfigError' ? EXIT.usage : EXIT.failure;
+      if (jsonMode) json({ error: message, exitCode: process.exitCode });
+      else process.stderr.write(`tl: ${message}\n`);
     }
-    const e = err as Error & { exitCode?: number; cause?: Error };
-    const message = e.name === 'WorkflowFailedError' && e.cause ? describeFailure(e) : e.message;
-    process.stderr.write(`tl: ${message.split('\n')[0]}\n`);
-    process.exitCode = e instanceof CliError ? e.exitCode : e.name === 'ConfigError' ? EXIT.usage : EXIT.failure;
   }
   // Open gRPC channels would keep the process alive: flush output, then leave.
   await new Promise<void>((resolve) => process.stdout.write('', () => resolve()));

@@ -17,6 +17,9 @@ export function describeProgress(p: RunProgress): { fraction: number; text: stri
     if (d.accuracy !== undefined) text += ` acc ${(d.accuracy * 100).toFixed(1)}%`;
     if (d.valAccuracy !== undefined) text += ` val ${(d.valAccuracy * 100).toFixed(1)}%`;
     if (d.imagesPerSecond) text += ` ${Math.round(d.imagesPerSecond)} img/s`;
+  } else if (d?.done !== undefined && d.total) {
+    within = Math.min(1, d.done / d.total);
+    text += ` ${d.message ?? ''} ${d.done}/${d.total}`.replace(/ {2,}/g, ' ');
   } else if (d?.message) {
     text += ` ${d.message}`;
   }

@@ -1,11 +1,7 @@
-// `tl runs list | show | cancel` and `tl report`: look at runs through the Temporal client and S3.
-import * as fs from 'node:fs';
+// `tl runs list | show | cancel`: look at runs through the Temporal client.
 import type { Client } from '@temporalio/client';
-import type { Config } from '../lib/config';
-import { artifactKey, NotFoundError } from '../lib/store';
-import { runKeys } from '../lib/pipeline-types';
+import { artifactKey } from '../lib/store';
 import { progressQuery } from '../workflows/definitions';
-import { connectStore } from './connect';
 import { CliError, EXIT } from './errors';
 
 export interface RunSummary {
@@ -54,22 +50,7 @@ export async function cancelRun(client: Client, id: string): Promise<void> {
   await client.workflow.getHandle(validRunId(id)).cancel();
 }
 
-/** Fetches a run's report: HTML when the output file ends in .html, else Markdown. */
-export async function fetchReport(config: Config, id: string, outFile?: string): Promise<string> {
-  const store = await connectStore(config);
-  const keys = runKeys(validRunId(id));
-  const key = outFile && !outFile.endsWith('.md') ? keys.reportHtml : keys.reportMarkdown;
-  try {
-    const bytes = await store.getBytes(key);
-    if (outFile) fs.writeFileSync(outFile, bytes);
-    return outFile ? `wrote ${outFile} (from ${store.s3Url(key)})` : Buffer.from(bytes).toString('utf8');
-  } catch (err) {
-    if (err instanceof NotFoundError) throw new CliError(`run ${id} has no report yet (${store.s3Url(key)} does not exist)`);
-    throw err;
-  }
-}
-
-function validRunId(id: string): string {
+export function validRunId(id: string): string {
   try {
     return artifactKey(id);
   } catch {

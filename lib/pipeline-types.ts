@@ -130,6 +130,9 @@ export interface StepProgress {
   accuracy?: number;
   valAccuracy?: number;
   imagesPerSecond?: number;
+  /** Steps without epochs (ingest, extract, evaluate): items done out of total. */
+  done?: number;
+  total?: number;
   message?: string;
 }
 
@@ -196,6 +199,8 @@ export interface FeatureShard {
   features: string; // key of count × featureDim float32
   labels: string; // key of the dataset shard's labels (count uint8)
   cached: boolean;
+  /** How long the extraction activity ran (a cache hit: the lookup only). */
+  seconds?: number;
 }
 
 /** What a method's training activity returns: small, the model itself stays in S3. */

@@ -23,9 +23,14 @@ import {
   mdTable,
   pct,
   perClassTable,
+  runDetailsHtml,
+  runDetailsMarkdown,
   value,
+  wallOnly,
   type Table,
 } from './report';
+import { classMetricBarsSvg } from './charts';
+import { misclassifiedGridHtml, misclassifiedTable as galleryTable, type MisclassifiedImage } from './report-gallery';
 import type { MethodReport, StageRecord, TransferReport } from './transfer-types';
 
 const METHOD_COLORS = ['#1f6fb4', '#e8710a', '#2e9e44', '#8e5cc4', '#c2417a', '#6b7785'];
@@ -35,8 +40,6 @@ const METHOD_NAMES: Record<string, string> = {
 };
 /** Longest list (rejected files, duplicates...) shown in full; the rest is counted. */
 const LIST_LIMIT = 200;
-/** Thumbnails allowed in <img src>: inline raster images only, strict base64 so nothing can break out. */
-const DATA_URL = /^data:image\/(?:jpeg|png|webp);base64,[A-Za-z0-9+/]*={0,2}$/;
 
 const r = (x: number): string => String(Math.round(x * 10) / 10);
 const methodLabel = (m: MethodReport): string => m.label || METHOD_NAMES[m.method] || m.method;
@@ -197,17 +200,8 @@ function l2Table(m: MethodReport): Table {
   };
 }
 
-function misclassifiedTable(m: MethodReport): Table {
-  return {
-    head: ['Path', 'True', 'Predicted', 'Probability'],
-    rows: m.misclassified.map((x) => [x.path, x.trueClass, x.predictedClass, pct(x.probability, 1)]),
-    numeric: [3],
-  };
-}
-
-function cacheTable(rep: TransferReport): Table {
-  return { head: ['Step', 'Cached', 'Reason'], rows: rep.cache.map((c) => [c.step, c.cached ? 'yes' : 'no', c.reason]) };
-}
+const galleryItems = (m: MethodReport): MisclassifiedImage[] =>
+  m.misclassified.map((x) => ({ name: x.path, trueClass: x.trueClass, predictedClass: x.predictedClass, probability: x.probability }));
 
 function countsTable(rep: TransferReport): Table {
   const d = rep.dataset;
@@ -286,21 +280,12 @@ h2 .badge{font-size:11px}
 .compare th:not(:first-child),.compare td:not(:first-child){text-align:right}
 .compare td:first-child{color:#5b6570;white-space:nowrap;width:1%}
 .compare td{overflow-wrap:anywhere}
-.split{display:flex;gap:16px;flex-wrap:wrap;align-items:flex-start}
-.split>*{flex:1 1 320px;min-width:0}
 .figure h3{font-size:13px;margin:2px 0 6px;color:#3b444d;text-transform:uppercase;letter-spacing:.04em}
 h3.sub{font-size:14px;margin:20px 0 8px}
 h3.sub .facts{font-weight:400;color:#5b6570}
 .stopped{color:#b3261e;font-weight:600}
-.mis-grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(150px,1fr));gap:10px}
-.mis{margin:0;background:#fff;border:1px solid #dde1e6;border-radius:8px;padding:8px;font-size:12px;min-width:0}
-.mis img,.mis .ph{display:block;width:100%;aspect-ratio:1/1;object-fit:cover;border-radius:4px;background:#eef0f2}
-.mis .ph{display:flex;align-items:center;justify-content:center;border:1px dashed #c5ccd3;color:#8a949e;font-size:11px}
-.mis .path{margin:6px 0 2px;color:#5b6570;overflow-wrap:anywhere}
-.mis .pred{color:#b3261e;font-weight:600}
 .chips{list-style:none;padding:0;margin:0;display:flex;flex-wrap:wrap;gap:6px}
 .chips li{background:#eef3f9;border:1px solid #d3e0ee;border-radius:12px;padding:1px 10px}
-.none{color:#8a949e;font-style:italic;margin:4px 0}
 .box td{overflow-wrap:anywhere}
 .narrow{max-width:620px}
 .stack{display:flex;flex-direction:column;gap:16px;margin-top:16px}
@@ -309,25 +294,6 @@ h3.sub .facts{font-weight:400;color:#5b6570}
 const box = (title: string, inner: string) => `<div class="box"><h3>${esc(title)}</h3>${inner}</div>`;
 const noneP = '<p class="none">none</p>';
 const moreNote = (n: number) => (n > 0 ? `<p class="note">… and ${int(n)} more, listed in report.json.</p>` : '');
-
-function thumbnail(path: string, images?: Record<string, string>): string {
-  const url = images && Object.prototype.hasOwnProperty.call(images, path) ? images[path] : undefined;
-  if (typeof url === 'string' && DATA_URL.test(url)) return `<img src="${esc(url)}" alt="${esc(path)}">`;
-  return '<div class="ph">no preview</div>';
-}
-
-function misclassifiedHtml(m: MethodReport, images?: Record<string, string>): string {
-  if (!m.misclassified.length) return noneP;
-  const cards = m.misclassified.map(
-    (x) =>
-      `<figure class="mis">${thumbnail(x.path, images)}<figcaption>` +
-      `<div class="path">${esc(x.path).replace(/\//g, '/<wbr>')}</div>` +
-      `<div>true: <strong>${esc(x.trueClass)}</strong></div>` +
-      `<div>predicted: <span class="pred">${esc(x.predictedClass)}</span> (${pct(x.probability, 1)})</div>` +
-      `</figcaption></figure>`,
-  );
-  return `<div class="mis-grid">${cards.join('')}</div>`;
-}
 
 function confusionHtml(rep: TransferReport, m: MethodReport): string {
   try {
@@ -361,7 +327,7 @@ function methodHtml(rep: TransferReport, m: MethodReport, images?: Record<string
       s.history.length ? `<div class="box" style="margin-top:8px">${htmlTable(historyTable(s.history))}</div>` : '',
     );
   });
-  out.push(`<h3 class="sub">Misclassified ${esc(m.heldOut.split)} images <span class="facts">· ${m.misclassified.length} shown</span></h3>`, misclassifiedHtml(m, images));
+  out.push(`<h3 class="sub">Misclassified ${esc(m.heldOut.split)} images <span class="facts">· ${m.misclassified.length} shown</span></h3>`, (m.misclassified.length ? misclassifiedGridHtml(galleryItems(m), images) : noneP));
   return out.filter(Boolean).join('\n');
 }
 
@@ -375,7 +341,6 @@ export function renderTransferHtml(report: TransferReport, images?: Record<strin
   const acc = ch.heldOut ? pct(ch.heldOut.accuracy) : '–';
   const split = ch.heldOut?.split ?? d.heldOutSplit;
   const methodsHtml = report.methods.map((m) => methodHtml(report, m, images)).join('\n\n');
-  const cache = report.cache.length ? htmlTable(cacheTable(report)) : noneP;
   const classes = d.classNames.length ? `<ul class="chips">${d.classNames.map((c) => `<li>${esc(c)}</li>`).join('')}</ul>` : noneP;
 
   return `<!doctype html>
@@ -401,11 +366,13 @@ ${report.methods.length ? `<div class="box">${htmlTable(compareTable(report), { 
 
 ${methodsHtml}
 
-<h2>Per-class F1 by method</h2>
-<div class="figure">${inlineSvg(barsFor(report))}</div>
+<h2>Per-class metrics side by side</h2>
+<div class="split">
+${report.methods.map((m) => `<div class="figure"><h3>${esc(methodLabel(m))}</h3>${inlineSvg(classMetricBarsSvg(m.heldOut.perClass, `Precision, recall and F1 per class: ${methodLabel(m)}`))}</div>`).join('\n')}
+</div>
+<div class="figure" style="margin-top:16px"><h3>F1 by method</h3>${inlineSvg(barsFor(report))}</div>
 
-<h2>Cache decisions</h2>
-<div class="box">${cache}</div>
+${runDetailsHtml(report.cache, report.steps ?? wallOnly(report.timings))}
 
 <h2>Dataset</h2>
 <div class="grid">
@@ -426,7 +393,6 @@ ${htmlKvBox('Backbone', backboneTable(report))}
 <div class="grid">
 ${htmlKvBox('Configuration', kvTable(report.config))}
 ${htmlKvBox('Environment', kvTable(report.environment))}
-${htmlKvBox('Timings', kvTable(report.timings, (v) => duration(v as number)))}
 </div>
 </main>
 </body>
@@ -480,7 +446,7 @@ function methodMd(rep: TransferReport, m: MethodReport): string[] {
       out.push(`#### ${mdEsc(stageTitle(s, i))}`, mdEsc([...stageFacts(s), ...(s.stoppedEarly ? ['stopped early'] : [])].join(' · ')), s.history.length ? mdTable(historyTable(s.history)) : 'No epochs recorded.');
     });
   }
-  out.push(`### Misclassified ${mdEsc(m.heldOut.split)} images`, m.misclassified.length ? mdTable(misclassifiedTable(m)) : 'None.');
+  out.push(`### Misclassified ${mdEsc(m.heldOut.split)} images`, m.misclassified.length ? mdTable(galleryTable(galleryItems(m))) : 'None.');
   return out;
 }
 
@@ -498,8 +464,6 @@ export function renderTransferMarkdown(report: TransferReport): string {
     ...report.methods.flatMap((m) => methodMd(report, m)),
     '## Per-class F1 by method',
     report.methods.length ? mdTable(perClassF1Md(report)) : 'None.',
-    '## Cache decisions',
-    report.cache.length ? mdTable(cacheTable(report)) : 'None.',
     '## Dataset',
     kvMd(datasetFacts(report)),
     '### Images per split',
@@ -518,8 +482,7 @@ export function renderTransferMarkdown(report: TransferReport): string {
     kvMd(kvTable(report.config)),
     '## Environment',
     kvMd(kvTable(report.environment)),
-    '## Timings',
-    kvMd(kvTable(report.timings, (v) => duration(v as number))),
+    ...runDetailsMarkdown(report.cache, report.steps ?? wallOnly(report.timings)),
   ];
   return out.join('\n\n') + '\n';
 }

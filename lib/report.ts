@@ -1,6 +1,14 @@
 // Run reports: one JSON object rendered as a self-contained HTML page (inline CSS and SVG, nothing
 // fetched, so it opens offline or straight from S3) and as Markdown.
 import type { ClassificationMetrics } from './metrics';
+import { FONT, SVG_NS, duration, escapeHtml, fixed, int, isNum, mdEsc, pct, value } from './report-format';
+import { htmlTable, kvTable, mdTable, type Table } from './report-table';
+import { classMetricBarsSvg, stepTimingsSvg } from './charts';
+import { GALLERY_CSS, misclassifiedGridHtml, misclassifiedTable, type MisclassifiedImage } from './report-gallery';
+import { cacheTable, stepTimingsTable, type CacheDecision, type StepTiming } from './report-run-details';
+
+export { FONT, SVG_NS, duration, escapeHtml, fixed, int, isNum, mdEsc, pct, value } from './report-format';
+export { htmlTable, kvTable, mdTable, type Table } from './report-table';
 
 export interface EpochRecord {
   epoch: number;
@@ -37,46 +45,19 @@ export interface RunReport {
   layers?: LayerRow[];
   /** artifact name -> S3 key */
   artifacts: Record<string, string>;
-  /** step -> seconds */
+  /** step -> seconds, as the workflow measured them */
   timings: Record<string, number>;
+  /** Seconds per step measured on the workers, next to the workflow's wall time. */
+  steps?: StepTiming[];
+  /** Which steps reused stored artifacts, and under which key. */
+  cache?: CacheDecision[];
+  /** Up to a few dozen misclassified test images, in test-set order. */
+  misclassified?: MisclassifiedImage[];
 }
 
-export const SVG_NS = 'http://www.w3.org/2000/svg';
-export const FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, Helvetica, Arial, sans-serif";
 const TRAIN_COLOR = '#1f6fb4';
 const VAL_COLOR = '#e8710a';
-
-// ---------- formatting ----------
-
-/** Escapes text for HTML and XML, attributes included. */
-export function escapeHtml(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
-}
 const esc = escapeHtml;
-
-/** Escapes text for a Markdown table cell; < > & as entities so renderers do not take it for HTML. */
-export function mdEsc(s: string): string {
-  return s
-    .replace(/[\\`*|]/g, (c) => '\\' + c)
-    .replace(/[&<>]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;' })[c]!)
-    .replace(/\r?\n/g, ' ');
-}
-
-export const isNum = (x: unknown): x is number => typeof x === 'number' && Number.isFinite(x);
-export const fixed = (x: number | undefined, d: number): string => (isNum(x) ? x.toFixed(d) : '–');
-export const pct = (x: number | undefined, d = 2): string => (isNum(x) ? `${(x * 100).toFixed(d)}%` : '–');
-export function int(x: number | undefined): string {
-  if (!isNum(x)) return '–';
-  return Math.round(x).toString().replace(/\B(?=(\d{3})+(?!\d))/g, ',');
-}
-export function duration(s: number): string {
-  if (!isNum(s)) return '–';
-  if (s < 60) return `${s.toFixed(s < 10 ? 2 : 1)} s`;
-  const m = Math.floor(s / 60);
-  if (m < 60) return `${m} min ${String(Math.round(s % 60)).padStart(2, '0')} s`;
-  return `${Math.floor(m / 60)} h ${String(m % 60).padStart(2, '0')} min`;
-}
-export const value = (v: string | number | boolean): string => (typeof v === 'number' && !Number.isInteger(v) ? String(+v.toPrecision(6)) : String(v));
 
 /** Round numbers for SVG coordinates, keeping output short. */
 const r = (x: number): string => String(Math.round(x * 10) / 10);
@@ -289,18 +270,6 @@ export function learningCurvesSvg(history: EpochRecord[]): string {
 
 // ---------- tables shared by both renderers ----------
 
-export interface Table {
-  head: string[];
-  rows: string[][];
-  /** Columns holding numbers, right-aligned. */
-  numeric?: number[];
-}
-
-export function kvTable(record: Record<string, string | number | boolean>, fmt: (v: string | number | boolean) => string = value): Table {
-  const rows = Object.entries(record).map(([k, v]) => [k, fmt(v)]);
-  return { head: ['', ''], rows: rows.length ? rows : [['(none)', '']] };
-}
-
 function sections(rep: RunReport) {
   const d = rep.dataset;
   const t = rep.test;
@@ -317,7 +286,6 @@ function sections(rep: RunReport) {
     } as Table,
     config: kvTable(rep.config),
     environment: kvTable(rep.environment),
-    timings: kvTable(rep.timings, (v) => duration(v as number)),
     artifacts: kvTable(rep.artifacts),
     history: historyTable(rep.history),
     perClass: perClassTable(t),
@@ -384,20 +352,12 @@ tr.total td{font-weight:600;border-top:2px solid #dde1e6}
 .figure{background:#fff;border:1px solid #dde1e6;border-radius:8px;padding:12px;overflow-x:auto}
 svg{max-width:100%;height:auto;display:block;margin:0 auto}
 .note{color:#5b6570;font-size:12px;margin:6px 0 0}
-`;
+.none{color:#8a949e;font-style:italic;margin:4px 0}
+.cache td:nth-child(-n+2){white-space:nowrap}
+.split{display:flex;gap:16px;flex-wrap:wrap;align-items:flex-start}
+.split>*{flex:1 1 320px;min-width:0}
+${GALLERY_CSS}`;
 
-export function htmlTable(t: Table, opts: { cls?: string; totalRow?: boolean; breakAfterSlash?: boolean } = {}): string {
-  const num = new Set(t.numeric ?? []);
-  const c = (i: number) => (num.has(i) ? ' class="n"' : '');
-  const head = t.head.some((h) => h) ? `<thead><tr>${t.head.map((h, i) => `<th${c(i)}>${esc(h)}</th>`).join('')}</tr></thead>` : '';
-  const rows = t.rows.map((row, ri) => {
-    const total = opts.totalRow && ri === t.rows.length - 1 ? ' class="total"' : '';
-    // S3 keys are long; let them wrap at path separators rather than mid-word.
-    const cell = (v: string) => (opts.breakAfterSlash ? esc(v).replace(/\//g, '/<wbr>') : esc(v));
-    return `<tr${total}>${row.map((v, i) => `<td${c(i)}>${cell(v)}</td>`).join('')}</tr>`;
-  });
-  return `<table${opts.cls ? ` class="${opts.cls}"` : ''}>${head}<tbody>${rows.join('')}</tbody></table>`;
-}
 
 // Inline SVG in HTML needs no namespace declaration; dropping it keeps the page free of any URL.
 export const inlineSvg = (svg: string): string => svg.replace(` xmlns="${SVG_NS}"`, '');
@@ -412,7 +372,24 @@ export function htmlCard(k: string, v: string, main = false): string {
   return `<div class="card${main ? ' main' : ''}"><div class="v">${esc(v)}</div><div class="k">${esc(k)}</div></div>`;
 }
 
-export function renderHtml(report: RunReport): string {
+/** Cache decisions and per-step timings, shared by every report page. */
+export function runDetailsHtml(cache: CacheDecision[] | undefined, steps: StepTiming[] | undefined): string {
+  const out: string[] = ['<h2>Cache decisions</h2>'];
+  out.push(cache?.length ? `<div class="box">${htmlTable(cacheTable(cache), { cls: 'cache', breakAfterSlash: true })}</div>` : '<p class="none">none recorded</p>');
+  out.push('<h2>Timings per step</h2>');
+  if (steps?.length) {
+    out.push(
+      `<div class="figure">${inlineSvg(stepTimingsSvg(steps))}</div>`,
+      `<div class="box" style="margin-top:12px">${htmlTable(stepTimingsTable(steps), { totalRow: true })}</div>`,
+      '<p class="note">Worker time: seconds the step\'s activities ran on the workers (parallel activities summed). Wall time: the step\'s start to end as the workflow saw it, queueing and retries included.</p>',
+    );
+  } else {
+    out.push('<p class="none">none recorded</p>');
+  }
+  return out.join('\n');
+}
+
+export function renderHtml(report: RunReport, images?: Record<string, string>): string {
   const s = sections(report);
   const t = report.test;
   const box = htmlKvBox;
@@ -422,6 +399,7 @@ export function renderHtml(report: RunReport): string {
   cards.push(card('Test images', int(t.count)));
   if (isNum(t.imagesPerSecond)) cards.push(card('Test images/s', int(t.imagesPerSecond)));
   if (report.history.length) cards.push(card('Epochs', String(report.history.length)));
+  const mis = report.misclassified ?? [];
 
   return `<!doctype html>
 <html lang="en">
@@ -442,7 +420,6 @@ export function renderHtml(report: RunReport): string {
 ${box('Dataset', s.dataset)}
 ${box('Configuration', s.config)}
 ${box('Environment', s.environment)}
-${box('Timings', s.timings)}
 ${box('Artifacts', s.artifacts)}
 </div>
 
@@ -451,12 +428,21 @@ ${box('Artifacts', s.artifacts)}
 <div class="box" style="margin-top:12px">${htmlTable(s.history)}</div>
 
 <h2>Test set: per-class metrics</h2>
+<div class="split">
+<div class="figure">${inlineSvg(classMetricBarsSvg(t.perClass))}</div>
 <div class="box">${htmlTable(s.perClass, { totalRow: true })}</div>
+</div>
 <p class="note">Precision, recall and F1 are 0 for a class that was never predicted or has no test images.</p>
 
 <h2>Confusion matrix</h2>
 <div class="figure">${inlineSvg(confusionMatrixSvg(t.confusion, report.classNames))}</div>
 <p class="note">Rows are true classes, columns predicted classes; cells show counts, shaded by share of the row (square-root scale).</p>
+
+<h2>Misclassified test images</h2>
+<p class="note">${mis.length ? `The first ${mis.length} test images the model got wrong.` : 'No misclassified test images were recorded.'}</p>
+${mis.length ? misclassifiedGridHtml(mis, images) : ''}
+
+${runDetailsHtml(report.cache, report.steps ?? wallOnly(report.timings))}
 ${s.layers ? `\n<h2>Model layers</h2>\n<div class="box">${htmlTable(s.layers, { totalRow: true })}</div>\n<p class="note">F: kernel or pool size, S: stride, P: padding.</p>` : ''}
 </main>
 </body>
@@ -464,15 +450,23 @@ ${s.layers ? `\n<h2>Model layers</h2>\n<div class="box">${htmlTable(s.layers, { 
 `;
 }
 
+/** Older reports recorded only the workflow's wall time per step. */
+export function wallOnly(timings: Record<string, number>): StepTiming[] {
+  return Object.entries(timings).map(([step, wallSeconds]) => ({ step, wallSeconds }));
+}
+
+/** Cache decisions and per-step timings as Markdown sections. */
+export function runDetailsMarkdown(cache: CacheDecision[] | undefined, steps: StepTiming[] | undefined): string[] {
+  return [
+    '## Cache decisions',
+    cache?.length ? mdTable(cacheTable(cache)) : 'None recorded.',
+    '## Timings per step',
+    steps?.length ? mdTable(stepTimingsTable(steps)) : 'None recorded.',
+  ];
+}
+
 // ---------- Markdown ----------
 
-export function mdTable(t: Table): string {
-  const num = new Set(t.numeric ?? []);
-  const head = t.head.map((h) => mdEsc(h) || ' ');
-  const sep = t.head.map((_, i) => (num.has(i) ? '---:' : '---'));
-  const line = (cells: string[]) => `| ${cells.join(' | ')} |`;
-  return [line(head), line(sep), ...t.rows.map((row) => line(row.map(mdEsc)))].join('\n');
-}
 
 export function renderMarkdown(report: RunReport): string {
   const s = sections(report);
@@ -496,7 +490,6 @@ export function renderMarkdown(report: RunReport): string {
     kvMd('Dataset', s.dataset),
     kvMd('Configuration', s.config),
     kvMd('Environment', s.environment),
-    kvMd('Timings', s.timings),
     kvMd('Artifacts', s.artifacts),
     '## Training history',
     report.history.length ? mdTable(s.history) : 'No epochs recorded.',
@@ -506,6 +499,9 @@ export function renderMarkdown(report: RunReport): string {
     '## Confusion matrix',
     'Rows are true classes, columns predicted classes.',
     mdTable(confusion),
+    '## Misclassified test images',
+    report.misclassified?.length ? mdTable(misclassifiedTable(report.misclassified)) : 'None recorded.',
+    ...runDetailsMarkdown(report.cache, report.steps ?? wallOnly(report.timings)),
   ];
   if (s.layers) out.push('## Model layers', mdTable(s.layers), 'F: kernel or pool size, S: stride, P: padding.');
   return out.join('\n\n') + '\n';

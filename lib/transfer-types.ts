@@ -2,6 +2,7 @@
 import type { ClassificationMetrics } from './metrics';
 import type { EpochRecord } from './report';
 import type { BackboneInfo, PromotionDecision, StageSpec } from './pipeline-types';
+import type { CacheDecision, StepTiming } from './report-run-details';
 
 export interface StageRecord {
   stage: StageSpec;
@@ -42,12 +43,15 @@ export interface TransferReport {
     crossSplit: { sha256: string; paths: string[] }[];
   };
   backbone: BackboneInfo;
-  cache: { step: string; cached: boolean; reason: string }[];
+  cache: CacheDecision[];
   methods: MethodReport[];
   chosen: { method: 'features' | 'finetune'; reason: string; modelKey: string };
   config: Record<string, string | number | boolean>;
   environment: Record<string, string | number>;
+  /** step -> seconds, as the workflow measured them */
   timings: Record<string, number>;
+  /** Seconds per step measured on the workers, next to the workflow's wall time. */
+  steps?: StepTiming[];
 }
 
 export interface TransferRunResult {

@@ -38,6 +38,16 @@ export async function transferLearning(input: TransferLearningInput): Promise<Tr
   const steps = ['backbone', 'ingest', 'extract', 'features', 'finetune', 'evaluate', ...(promotion ? ['promote'] : [])];
   const { progress, timings, step } = trackSteps('transfer', steps);
 
+  // Fanned-out steps report how many of their parallel activities have finished.
+  const countDone = async <T>(activity: Promise<T>, name: string, what: string, total: number): Promise<T> => {
+    const result = await activity;
+    if (progress.step === name) {
+      const done = (progress.detail?.step === name ? (progress.detail.done ?? 0) : 0) + 1;
+      progress.detail = { step: name, message: what, done, total };
+    }
+    return result;
+  };
+
   const backbone = await step('backbone', () => cpu.describeBackbone({ backbone: options.backbone, cutLayer: options.cutLayer }));
 
   const dataset = await step('ingest', async () => {
@@ -51,18 +61,23 @@ export async function transferLearning(input: TransferLearningInput): Promise<Tr
       shardSize: options.shardSize,
       maxPixels: options.maxPixels,
     });
-    if (plan.cached && plan.manifestKey) return { manifestKey: plan.manifestKey, cached: true, cacheReason: plan.cacheReason };
+    if (plan.cached && plan.manifestKey) {
+      return { manifestKey: plan.manifestKey, cached: true, cacheReason: plan.cacheReason, seconds: plan.seconds ?? 0, activities: 1 };
+    }
     const shards = await Promise.all(
-      Array.from({ length: plan.shards }, (_, shardIndex) => cpu.ingestImageShard({ planKey: plan.planKey, shardIndex })),
+      Array.from({ length: plan.shards }, (_, shardIndex) => countDone(cpu.ingestImageShard({ planKey: plan.planKey, shardIndex }), 'ingest', 'image shards', plan.shards)),
     );
     const final = await cpu.finalizeImageDataset({ planKey: plan.planKey, shards });
-    return { manifestKey: final.manifestKey, cached: false, cacheReason: plan.cacheReason };
+    const seconds = (plan.seconds ?? 0) + shards.reduce((sum, s) => sum + (s.seconds ?? 0), 0) + final.seconds;
+    return { manifestKey: final.manifestKey, cached: false, cacheReason: plan.cacheReason, seconds, activities: shards.length + 2 };
   });
 
   const features = await step('extract', async () => {
     const shardList = await cpu.listDatasetShards({ manifestKey: dataset.manifestKey });
     return Promise.all(
-      shardList.map((shard) => cpu.extractFeatures({ manifestKey: dataset.manifestKey, split: shard.split, shardIndex: shard.shardIndex, backbone })),
+      shardList.map((shard) =>
+        countDone(cpu.extractFeatures({ manifestKey: dataset.manifestKey, split: shard.split, shardIndex: shard.shardIndex, backbone }), 'extract', 'feature shards', shardList.length),
+      ),
     );
   });
 

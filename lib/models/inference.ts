@@ -31,6 +31,7 @@ export async function predictSplit(
   indices: Uint32Array,
   numClasses: number,
   prepare: InputPreparer = unitScale(data.imageShape),
+  onProgress?: (done: number, total: number) => void,
 ): Promise<SplitPredictions> {
   const started = Date.now();
   const labels = new Uint8Array(indices.length);
@@ -60,6 +61,7 @@ export async function predictSplit(
       predicted[start + i] = pred[i];
       if (pred[i] === batch.labels[i]) correct++;
     }
+    onProgress?.(start + idx.length, indices.length);
   }
   const seconds = (Date.now() - started) / 1000;
   return {

@@ -88,7 +88,7 @@ function sampleReport(classNames = ['ants', 'bees']): TransferReport {
       featureDim: 1280,
     },
     cache: [
-      { step: 'ingest', cached: true, reason: 'manifest for the same dataset hash exists' },
+      { step: 'ingest', cached: true, key: 'datasets/images/manifests/abc.json', reason: 'manifest for the same dataset hash exists' },
       { step: 'extract-features', cached: false, reason: 'new backbone' },
     ],
     methods: [featuresMethod(classNames), finetuneMethod(classNames)],
@@ -96,6 +96,12 @@ function sampleReport(classNames = ['ants', 'bees']): TransferReport {
     config: { method: 'both', seed: 42, batchSize: 32, augment: true, validationFraction: 0.2 },
     environment: { backend: 'tensorflow', node: 'v20.11.0', tfjs: '4.22.0' },
     timings: { ingest: 3.2, features: 41.3, finetune: 412.7, evaluate: 6.1 },
+    steps: [
+      { step: 'ingest', seconds: 2.9, activities: 4, wallSeconds: 3.2 },
+      { step: 'features', seconds: 40.1, activities: 1, wallSeconds: 41.3 },
+      { step: 'finetune', seconds: 410.2, activities: 1, wallSeconds: 412.7 },
+      { step: 'evaluate', seconds: 5.5, activities: 1, wallSeconds: 6.1 },
+    ],
   };
 }
 
@@ -110,18 +116,22 @@ test('HTML: both methods, well formed, self-contained, every section', () => {
   assert.ok(html.includes('Chosen: Feature extraction + logistic regression'));
   assert.ok(html.includes('93.00%') && html.includes('91.00%'), 'held-out accuracies');
   assert.ok(html.includes('higher selection accuracy (93.44% vs 91.80%)'));
-  for (const h of ['Methods compared', 'Per-class F1 by method', 'Cache decisions', 'Dataset', 'Rejected files', 'Duplicates', 'Cross-split files', 'Backbone', 'Configuration', 'Environment', 'Timings', 'L2 grid']) {
-    assert.ok(html.includes(h), `section ${h}`);
+  for (const h of ['Methods compared', 'Per-class metrics side by side', 'F1 by method', 'Cache decisions', 'Timings per step', 'Dataset', 'Rejected files', 'Duplicates', 'Cross-split files', 'Backbone', 'Configuration', 'Environment']) {
+    assert.ok(html.includes(`>${h}<`), `section ${h}`);
   }
-  // 2 confusion matrices + 2 stage curves + the bars.
-  assert.equal(html.match(/<svg\b/g)?.length, 5);
+  assert.ok(html.includes('L2 grid for the logistic-regression head'));
+  // 2 confusion matrices + 2 stage curves + P/R/F1 bars per method + the F1 comparison + step timings.
+  assert.equal(html.match(/<svg\b/g)?.length, 8);
+  assert.equal(html.match(/aria-label="Precision, recall and F1 per class: /g)?.length, 2, 'one bar chart per method, side by side');
   assert.ok(html.includes('Stage 1: head') && html.includes('Stage 2: top blocks'));
   assert.ok(html.includes('learning rate 1e-5') && html.includes('22 trainable layers'));
   assert.equal(html.match(/stopped early/g)?.length, 1);
   assert.equal(html.match(/<img\b/g)?.length, 1, 'one thumbnail');
   assert.equal(html.match(/class="ph"/g)?.length, 2, 'placeholders for the others');
   assert.ok(html.includes('1,280') && html.includes('global_average_pooling2d_1') && html.includes('224×224×3'));
-  assert.ok(html.includes('<td>ingest</td><td>yes</td>') && html.includes('<td>extract-features</td><td>no</td>'));
+  assert.ok(html.replace(/<wbr>/g, '').includes('<td>ingest</td><td>yes</td><td>datasets/images/manifests/abc.json</td>'), 'cache decision with its key');
+  assert.ok(html.includes('<td>extract-features</td><td>no</td><td>–</td>'));
+  assert.ok(html.includes('<td>finetune</td><td class="n">6 min 50 s</td><td class="n">1</td><td class="n">6 min 53 s</td>'), 'worker and wall time per step');
   assert.ok(/Cross-split files<\/h3><p class="none">none<\/p>/.test(html), 'empty list shows none');
 });
 
@@ -135,7 +145,8 @@ test('HTML and Markdown: a report with one method only', () => {
     assert.ok(html.includes(`Chosen: ${rep.methods[0].label}`));
     assert.equal(html.includes('L2 grid'), only === 'features');
     assert.equal(html.includes('Stage 1: head'), only === 'finetune');
-    assert.equal(html.match(/<rect class="bar"/g)?.length, 2, 'one bar per class');
+    // F1 comparison: one bar per class; P/R/F1 chart: three per class; step timings: one per step.
+    assert.equal(html.match(/<rect class="bar"/g)?.length, 2 + 2 * 3 + 4);
     const md = renderTransferMarkdown(rep);
     assert.ok(md.includes(`## ${rep.methods[0].label} (chosen)`));
   }
@@ -230,7 +241,8 @@ test('Markdown: headline, comparison, stages, L2 grid, misclassified, dataset li
   assert.ok(md.includes('unfreeze top 20 layers · 22 trainable layers · learning rate 1e-5 · 4 of 10 epochs · stopped early'));
   assert.ok(md.includes('| 0.001 | 93.44% | 0.2210 | ✓ |'));
   assert.ok(md.includes('| train/ants/my photo (1).jpg | ants | bees | 81.0% |'));
-  assert.ok(md.includes('| ingest | yes | manifest for the same dataset hash exists |'));
+  assert.ok(md.includes('| ingest | yes | datasets/images/manifests/abc.json | manifest for the same dataset hash exists |'));
+  assert.ok(md.includes('| finetune | 6 min 50 s | 1 | 6 min 53 s |'));
   assert.ok(md.includes('| test (held out) | 153 |'));
   assert.ok(md.includes('| train/ants/broken file (copy).jpg | not a decodable image |'));
   assert.ok(md.includes('### Cross-split files\n\nNone.'));

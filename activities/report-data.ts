@@ -1,0 +1,44 @@
+// What the evaluate activities gather for a report besides metrics: the worker's environment
+// and small PNG thumbnails of misclassified images (made here, embedded by lib/report*).
+import * as os from 'node:os';
+import * as tf from '@tensorflow/tfjs';
+import sharp from 'sharp';
+import type { SplitData } from '../lib/dataset';
+
+/** Report rows about the machine that evaluated: backend, library versions, cores. */
+export function workerEnvironment(backend: string): Record<string, string | number> {
+  return {
+    backend,
+    tfjs: tf.version.tfjs,
+    node: process.version,
+    sharp: sharp.versions.sharp ?? 'unknown',
+    libvips: sharp.versions.vips,
+    platform: `${process.platform}-${process.arch}`,
+    cpu: os.cpus()[0]?.model.trim() ?? 'unknown',
+    cores: os.availableParallelism?.() ?? os.cpus().length,
+    memory: `${Math.round(os.totalmem() / 1024 ** 3)} GiB`,
+  };
+}
+
+/** Longest side of a thumbnail; small pixel images are scaled up by whole factors to stay sharp. */
+const THUMB_PX = 96;
+
+/**
+ * PNG data URLs of the given images of a split, keyed by name. Palette PNGs keep a photo
+ * thumbnail near 5–10 kB, so two dozen of them stay well under a megabyte.
+ */
+export async function thumbnails(data: SplitData, picks: { index: number; name: string }[]): Promise<Record<string, string>> {
+  const [h, w, c] = data.imageShape;
+  const pixels = h * w * c;
+  const scale = Math.max(1, Math.floor(THUMB_PX / Math.max(h, w)));
+  const out: Record<string, string> = {};
+  for (const { index, name } of picks) {
+    if (out[name] || index < 0 || index >= data.count) continue;
+    const raw = Buffer.from(data.images.subarray(index * pixels, (index + 1) * pixels));
+    let img = sharp(raw, { raw: { width: w, height: h, channels: c as 1 | 3 } });
+    img = Math.max(h, w) > THUMB_PX ? img.resize(THUMB_PX, THUMB_PX, { fit: 'inside' }) : img.resize(w * scale, h * scale, { kernel: 'nearest' });
+    const png = await img.png({ palette: c !== 1, compressionLevel: 9 }).toBuffer();
+    out[name] = `data:image/png;base64,${png.toString('base64')}`;
+  }
+  return out;
+}

@@ -1,0 +1,46 @@
+// What every run report ends with: which steps reused cached artifacts (and under which key),
+// how long each step took, and where it ran.
+import { duration, int, isNum } from './report-format';
+import type { Table } from './report-table';
+import type { StepTiming } from './charts';
+
+export type { StepTiming } from './charts';
+
+export interface CacheDecision {
+  step: string;
+  cached: boolean;
+  /** The artifact the decision was made on: reused when cached, written when not. */
+  key?: string;
+  reason: string;
+}
+
+export function cacheTable(decisions: CacheDecision[]): Table {
+  return {
+    head: ['Step', 'Cached', 'Key', 'Reason'],
+    rows: decisions.map((c) => [c.step, c.cached ? 'yes' : 'no', c.key ?? '–', c.reason]),
+  };
+}
+
+export function stepTimingsTable(steps: StepTiming[]): Table {
+  const sum = (f: (s: StepTiming) => number | undefined) => steps.reduce((a, s) => a + (isNum(f(s)) ? f(s)! : 0), 0);
+  const opt = (x: number | undefined) => (isNum(x) ? duration(x) : '–');
+  return {
+    head: ['Step', 'Worker time', 'Activities', 'Wall time'],
+    rows: [
+      ...steps.map((s) => [s.step, opt(s.seconds), isNum(s.activities) ? int(s.activities) : '–', opt(s.wallSeconds)]),
+      ['Total', duration(sum((s) => s.seconds)), int(sum((s) => s.activities)), duration(sum((s) => s.wallSeconds))],
+    ],
+    numeric: [1, 2, 3],
+  };
+}
+
+/** Steps in the workflow's order, joining worker-measured seconds with the workflow's wall time. */
+export function joinStepTimings(order: string[], worker: Record<string, { seconds: number; activities: number } | undefined>, wall: Record<string, number>): StepTiming[] {
+  return order
+    .filter((step) => worker[step] || isNum(wall[step]))
+    .map((step) => ({
+      step,
+      ...(worker[step] ? { seconds: worker[step]!.seconds, activities: worker[step]!.activities } : {}),
+      ...(isNum(wall[step]) ? { wallSeconds: wall[step] } : {}),
+    }));
+}
