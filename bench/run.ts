@@ -15,6 +15,7 @@ import path = require('node:path');
 import { initBackend } from '../lib/tf/backend';
 import { buildLabCnn } from '../lib/models/lab-cnn';
 import { loadBackbone } from '../lib/models/backbone';
+import { predictBatch } from '../lib/models/inference';
 import { applyStage, buildFineTuneModel, HEAD_LAYER_NAME } from '../lib/models/fine-tune';
 import { imageToTensorBytes } from '../lib/images/decode';
 import { mapLimit } from '../lib/images/scan';
@@ -77,7 +78,7 @@ async function labCnnInfer(): Promise<Measurement> {
   const model = buildLabCnn(42);
   const x = tf.randomUniform([1000, 28, 28, 1], 0, 1, 'float32', 2);
   const m = await measure(async () => {
-    const p = model.predict(x) as tf.Tensor;
+    const p = predictBatch(model, x);
     await p.data();
     p.dispose();
   }, 1000);
@@ -97,7 +98,7 @@ async function mobilenetFeatures(): Promise<Measurement> {
   const pixels = randomPixels(32 * 224 * 224 * 3);
   // As extractFeatures does for a batch: scale the uint8 pixels, predict, read the features.
   const m = await measure(async () => {
-    const f = tf.tidy(() => backbone.body.predict(backbone.preprocess(pixels, 32)) as tf.Tensor);
+    const f = tf.tidy(() => predictBatch(backbone.body, backbone.preprocess(pixels, 32)));
     await f.data();
     f.dispose();
   }, 32);

@@ -13,6 +13,7 @@ import * as tf from '@tensorflow/tfjs';
 import { fileURLToPath } from 'node:url';
 import { ArtifactStore } from '../store';
 import { yieldToEventLoop } from '../event-loop';
+import { predictBatch } from './inference';
 import {
   ModelFormatError,
   httpModelReader,
@@ -162,7 +163,7 @@ export async function extractFeatures(
   const out = new Float32Array(n * backbone.spec.featureDim);
   for (let start = 0; start < n; start += batchSize) {
     const end = Math.min(n, start + batchSize);
-    const features = tf.tidy(() => backbone.body.predict(backbone.preprocess(images.subarray(start * per, end * per))) as tf.Tensor);
+    const features = tf.tidy(() => predictBatch(backbone.body, backbone.preprocess(images.subarray(start * per, end * per))));
     out.set(await features.data(), start * backbone.spec.featureDim);
     features.dispose();
     onBatch?.(end, n);
