@@ -73,10 +73,11 @@ export function registerNativeKernels(): void {
     floatType(b, 'T'),
     floatType(b, 'U'),
     { name: 'epsilon', type: b.binding.TF_ATTR_FLOAT, value: epsilon },
-    { name: 'exponential_avg_factor', type: b.binding.TF_ATTR_FLOAT, value: 1 },
     { name: 'data_format', type: b.binding.TF_ATTR_STRING, value: 'NHWC' },
     { name: 'is_training', type: b.binding.TF_ATTR_BOOL, value: true },
   ];
+  // The forward op alone has it: 1 = this batch's statistics, no running average.
+  const averageFactor = (b: NativeBackend): OpAttr => ({ name: 'exponential_avg_factor', type: b.binding.TF_ATTR_FLOAT, value: 1 });
   // Outputs: y, batch mean, batch variance (unbiased), and three reserve spaces for the gradient.
   tf.registerKernel({
     kernelName: BATCH_NORM_TRAIN,
@@ -86,7 +87,7 @@ export function registerNativeKernels(): void {
       const none = tf.tensor1d([], 'float32');
       try {
         const { x, scale, offset } = inputs as Record<string, tf.TensorInfo>;
-        return b.executeMultipleOutputs('FusedBatchNormV3', batchNormAttrs(b, attrs!.epsilon as number), [x, scale, offset, none, none], 6);
+        return b.executeMultipleOutputs('FusedBatchNormV3', [...batchNormAttrs(b, attrs!.epsilon as number), averageFactor(b)], [x, scale, offset, none, none], 6);
       } finally {
         none.dispose();
       }
