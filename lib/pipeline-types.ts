@@ -17,6 +17,8 @@ export interface LabCnnOptions {
   validationFraction: number;
   /** Train on a seeded subset of this many training images (train + validation). */
   limit?: number;
+  /** Who asked for the run, e.g. `schedule:<name>` for a scheduled run; absent when started by hand. */
+  requestedBy?: string;
 }
 
 export const LAB_CNN_DEFAULTS: LabCnnOptions = {
@@ -106,6 +108,12 @@ export interface StepProgress {
   message?: string;
 }
 
+/**
+ * A run's id in S3 and in reports: its workflow id without ':'. Scheduled runs get workflow ids
+ * ending in an RFC 3339 time (`…-2025-01-02T03:04:05Z`), and ':' is not allowed in artifact keys.
+ */
+export const runIdFor = (workflowId: string): string => workflowId.replaceAll(':', '');
+
 /** Where a run keeps its artifacts. */
 export const runKeys = (runId: string) => ({
   checkpoint: (epoch: number) => `runs/${runId}/checkpoints/epoch-${String(epoch).padStart(3, '0')}`,
@@ -139,6 +147,8 @@ export interface TransferOptions {
   patience: number;
   shardSize: number;
   maxPixels: number;
+  /** Who asked for the run, e.g. `schedule:<name>` for a scheduled run; absent when started by hand. */
+  requestedBy?: string;
 }
 
 export const TRANSFER_DEFAULTS: Omit<TransferOptions, 'data' | 'backbone'> = {

@@ -4,6 +4,7 @@
 import { proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { LabCnnOptions, LabCnnRunResult } from '../lib/pipeline-types';
+import { runIdFor } from '../lib/pipeline-types';
 import { trackSteps } from './steps';
 
 const { ingestFashionMnist, evaluateLabCnn } = proxyActivities<Activities>({
@@ -24,7 +25,7 @@ export interface TrainLabCnnInput {
 }
 
 export async function trainLabCnn(input: TrainLabCnnInput): Promise<LabCnnRunResult> {
-  const runId = workflowInfo().workflowId;
+  const runId = runIdFor(workflowInfo().workflowId);
   const { progress, timings, step } = trackSteps('lab-cnn', ['ingest', 'train', 'evaluate']);
 
   const ingest = await step('ingest', () => ingestFashionMnist({ source: input.options.source }));
