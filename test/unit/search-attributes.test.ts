@@ -1,7 +1,10 @@
 // The visibility queries behind `tl runs list` filters and the schedule duration parser.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { runsQuery, startSearchAttributes, TL_SCHEDULE } from '../../lib/search-attributes';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { parse } from 'yaml';
+import { runsQuery, startSearchAttributes, TL_SCHEDULE, TL_SEARCH_ATTRIBUTES } from '../../lib/search-attributes';
 import { formatDuration, parseDuration, validScheduleName } from '../../cli/schedule';
 
 test('runsQuery: pipeline workflows only, every filter ANDed', () => {
@@ -37,4 +40,12 @@ test('schedule durations: units required, whole seconds, at least 1s', () => {
 test('schedule names are plain words', () => {
   assert.equal(validScheduleName('nightly-retrain_2'), 'nightly-retrain_2');
   for (const bad of ['', '-x', 'a b', 'a/b', 'x'.repeat(101)]) assert.throws(() => validScheduleName(bad), /schedule name .* is invalid/);
+});
+
+test('the Docker stack registers every search attribute with its type', () => {
+  const compose = parse(fs.readFileSync(path.resolve(__dirname, '..', '..', '..', 'infra', 'docker-compose.yml'), 'utf8'));
+  const command = compose.services.temporal.command as string[];
+  const registered = command.flatMap((arg, i) => (command[i - 1] === '--search-attribute' ? [arg] : []));
+  const typeName = { KEYWORD: 'Keyword', DOUBLE: 'Double' } as Record<string, string>;
+  assert.deepEqual(registered.sort(), TL_SEARCH_ATTRIBUTES.map((k) => `${k.name}=${typeName[k.type]}`).sort());
 });
