@@ -39,7 +39,7 @@ export function extractFeaturesActivities(deps: ActivityDeps) {
         const images = await store.getBytes(shard.images.key);
         const ctx = Context.current();
         const features = await extractFeatures(backbone, images, BATCH, (done, of) =>
-          ctx.heartbeat({ split: input.split, shardIndex: input.shardIndex, done, of }),
+          ctx.heartbeat({ split: input.split, shardIndex: input.shardIndex, imagesDone: done, imagesTotal: of }),
         );
         await store.putBytes(key, new Uint8Array(features.buffer));
         return { ...result, cached: false, seconds: seconds() };

@@ -2,7 +2,21 @@
 import { Command, CommanderError, Option } from 'commander';
 import { loadConfig, type Config } from '../lib/config';
 import { CliError, EXIT, intOption, numberOption } from './errors';
-import { runLabCnn, runTransfer } from './run';
+import { labCnnStart, runLabCnn, runTransfer, transferStart, type RunTransferFlags } from './run';
+import {
+  createSchedule,
+  deleteSchedule,
+  formatSchedule,
+  listSchedules,
+  OVERLAP_POLICIES,
+  pauseSchedule,
+  showSchedule,
+  triggerSchedule,
+  unpauseSchedule,
+  type ScheduleCreateFlags,
+  type ScheduleView,
+} from './schedule';
+import { RUN_STATUSES } from '../lib/search-attributes';
 import { predict } from './predict';
 import { connectTemporal } from './connect';
 import { cancelRun, listRuns, showRun } from './runs';
@@ -69,18 +83,7 @@ function buildProgram(): Command {
     });
 
   const run = program.command('run').description('start a pipeline run');
-  run
-    .command('lab-cnn')
-    .description('train and evaluate the course-lab CNN on Fashion-MNIST')
-    .option('--epochs <n>', 'training epochs', intOption('--epochs', 1, 1000))
-    .option('--batch-size <n>', 'mini-batch size', intOption('--batch-size', 1, 8192))
-    .option('--limit <n>', 'train on a seeded subset of this many training images', intOption('--limit', 20, 60000))
-    .option('--seed <n>', 'random seed', intOption('--seed', 0, 2 ** 31 - 1))
-    .option('--learning-rate <x>', 'Adam learning rate of the first epoch', numberOption('--learning-rate', 1e-7, 1))
-    .option('--lr-decay <x>', 'per-epoch learning-rate factor (1 = constant)', numberOption('--lr-decay', 0.01, 1))
-    .option('--augment', 'random horizontal flips of training images')
-    .option('--validation-fraction <x>', 'share of the training images held out for validation', numberOption('--validation-fraction', 0.01, 0.5))
-    .option('--source <dir|url|s3://bucket/prefix>', 'where the Fashion-MNIST IDX files are (default: TL_FASHION_MNIST_DIR)')
+  labCnnOptions(run.command('lab-cnn').description('train and evaluate the course-lab CNN on Fashion-MNIST'))
     .option('--id <run-id>', 'workflow id to use (default: generated)')
     .option('--model-name <name>', 'registry model name to compete for champion of (default: lab-cnn-fashion-mnist)')
     .option('--promote-margin <x>', 'accuracy gain over the champion needed to replace it (default: 0.005)', numberOption('--promote-margin', 0, 1))
@@ -92,20 +95,7 @@ function buildProgram(): Command {
       if (opts.json) json(typeof result === 'string' ? { runId: result } : result);
     });
 
-  run
-    .command('transfer')
-    .description('turn a folder of photos and a pretrained backbone into the better of two classifiers')
-    .requiredOption('--data <dir|s3://bucket/prefix|archive>', 'images laid out class/* or {train,val,test}/class/*; .zip or .tar.gz accepted')
-    .requiredOption('--backbone <path|s3://bucket/prefix|url>', 'a tfjs Layers model (model.json + weights)')
-    .option('--cut-layer <name>', 'layer whose output are the features (default: the global-average-pool before the classifier)')
-    .addOption(new Option('--method <method>', 'which transfer method(s) to run').choices(['both', 'features', 'finetune']).default('both'))
-    .option('--stages <json|file>', 'fine-tuning stages, e.g. [{"name":"head","unfreeze":"head","epochs":5,"learningRate":0.001}]')
-    .addOption(new Option('--resize <mode>', 'how images are fitted to the backbone input').choices(['cover', 'contain', 'fill']))
-    .option('--no-augment', 'no random flips and crops while fine-tuning')
-    .option('--patience <n>', 'early-stopping patience in epochs', intOption('--patience', 1, 100))
-    .option('--validation-fraction <x>', 'share of train held back for choices', numberOption('--validation-fraction', 0.05, 0.5))
-    .option('--batch-size <n>', 'mini-batch size', intOption('--batch-size', 1, 1024))
-    .option('--seed <n>', 'random seed', intOption('--seed', 0, 2 ** 31 - 1))
+  transferOptions(run.command('transfer').description('turn a folder of photos and a pretrained backbone into the better of two classifiers'))
     .option('--id <run-id>', 'workflow id to use (default: generated)')
     .option('--model-name <name>', 'registry model name to compete for champion of (default: the dataset folder\'s name)')
     .option('--promote-margin <x>', 'accuracy gain over the champion needed to replace it (default: 0.005)', numberOption('--promote-margin', 0, 1))
@@ -116,6 +106,8 @@ function buildProgram(): Command {
       const result = await runTransfer(config(), opts, opts.json ? note : out);
       if (opts.json) json(typeof result === 'string' ? { runId: result } : result);
     });
+
+  addScheduleCommands(program);
 
   program
     .command('predict <images...>')
@@ -132,25 +124,34 @@ function buildProgram(): Command {
   const runs = program.command('runs').description('list, inspect and cancel runs');
   runs
     .command('list')
-    .description('recent runs, newest first')
+    .description('recent runs, newest first, optionally filtered (a visibility query on the run\'s search attributes)')
     .option('--limit <n>', 'how many', intOption('--limit', 1, 1000), 20)
+    .addOption(new Option('--status <status>', 'only runs in this state').choices(Object.keys(RUN_STATUSES)))
+    .addOption(new Option('--pipeline <pipeline>', 'only runs of this pipeline').choices(['lab-cnn', 'transfer']))
+    .option('--schedule <name>', 'only runs started by this schedule')
     .option('--json', 'machine-readable output')
     .action(async (opts) => {
-      const list = await listRuns(await connectTemporal(config()), opts.limit);
+      const list = await listRuns(await connectTemporal(config()), opts.limit, { status: opts.status, pipeline: opts.pipeline, schedule: opts.schedule });
       if (opts.json) return json(list);
-      if (!list.length) return out('no runs yet: start one with `tl run lab-cnn --wait`');
-      for (const r of list) out(`${r.id.padEnd(40)} ${r.status.padEnd(11)} ${r.started ?? ''}  ${r.closed ?? ''}`);
+      if (!list.length) return out('no runs match: start one with `tl run lab-cnn --wait`');
+      for (const r of list) {
+        const accuracy = r.bestAccuracy === undefined ? '' : `${(r.bestAccuracy * 100).toFixed(2)}%`;
+        out(`${r.id.padEnd(40)} ${r.status.padEnd(11)} ${(r.step ?? '').padEnd(9)} ${accuracy.padStart(7)}  ${r.started ?? ''}  ${r.schedule ? `schedule ${r.schedule}` : ''}`.trimEnd());
+      }
     });
   runs
     .command('show <id>')
     .description("a run's status, live progress or result")
+    .option('--json', 'machine-readable output (the default; kept for symmetry with other commands)')
     .action(async (id) => json(await showRun(await connectTemporal(config()), id)));
   runs
     .command('cancel <id>')
     .description('cancel a running run')
-    .action(async (id) => {
+    .option('--json', 'machine-readable output')
+    .action(async (id, opts) => {
       await cancelRun(await connectTemporal(config()), id);
-      out(`cancellation requested for ${id}`);
+      if (opts.json) json({ id, cancelRequested: true });
+      else out(`cancellation requested for ${id}`);
     });
 
   const models = program.command('models').description('the model registry: champions and their history');
@@ -232,6 +233,139 @@ function buildProgram(): Command {
     });
 
   return program;
+}
+
+/** Options of `tl run lab-cnn` that shape the run; `tl schedule create --pipeline lab-cnn` takes the same. */
+function labCnnOptions(cmd: Command): Command {
+  return cmd
+    .option('--epochs <n>', 'training epochs', intOption('--epochs', 1, 1000))
+    .option('--batch-size <n>', 'mini-batch size', intOption('--batch-size', 1, 8192))
+    .option('--limit <n>', 'train on a seeded subset of this many training images', intOption('--limit', 20, 60000))
+    .option('--seed <n>', 'random seed', intOption('--seed', 0, 2 ** 31 - 1))
+    .option('--learning-rate <x>', 'Adam learning rate of the first epoch', numberOption('--learning-rate', 1e-7, 1))
+    .option('--lr-decay <x>', 'per-epoch learning-rate factor (1 = constant)', numberOption('--lr-decay', 0.01, 1))
+    .option('--augment', 'random horizontal flips of training images')
+    .option('--validation-fraction <x>', 'share of the training images held out for validation', numberOption('--validation-fraction', 0.01, 0.5))
+    .option('--source <dir|url|s3://bucket/prefix>', 'where the Fashion-MNIST IDX files are (default: TL_FASHION_MNIST_DIR)');
+}
+
+/** Options of `tl run transfer` that shape the run; `tl schedule create --pipeline transfer` takes the same. */
+function transferOptions(cmd: Command): Command {
+  return cmd
+    .requiredOption('--data <dir|s3://bucket/prefix|archive>', 'images laid out class/* or {train,val,test}/class/*; .zip or .tar.gz accepted')
+    .requiredOption('--backbone <path|s3://bucket/prefix|url>', 'a tfjs Layers model (model.json + weights)')
+    .option('--cut-layer <name>', 'layer whose output are the features (default: the global-average-pool before the classifier)')
+    .addOption(new Option('--method <method>', 'which transfer method(s) to run').choices(['both', 'features', 'finetune']).default('both'))
+    .option('--stages <json|file>', 'fine-tuning stages, e.g. [{"name":"head","unfreeze":"head","epochs":5,"learningRate":0.001}]')
+    .addOption(new Option('--resize <mode>', 'how images are fitted to the backbone input').choices(['cover', 'contain', 'fill']))
+    .option('--no-augment', 'no random flips and crops while fine-tuning')
+    .option('--patience <n>', 'early-stopping patience in epochs', intOption('--patience', 1, 100))
+    .option('--validation-fraction <x>', 'share of train held back for choices', numberOption('--validation-fraction', 0.05, 0.5))
+    .option('--batch-size <n>', 'mini-batch size', intOption('--batch-size', 1, 1024))
+    .option('--seed <n>', 'random seed', intOption('--seed', 0, 2 ** 31 - 1));
+}
+
+const PIPELINE_OPTIONS = { 'lab-cnn': labCnnOptions, transfer: transferOptions } as const;
+
+/** The options of `tl schedule create` itself, before the pipeline's. */
+function scheduleCreateOptions(cmd: Command, pipelineRequired = true): Command {
+  const pipeline = new Option('--pipeline <pipeline>', 'which pipeline the runs use').choices(Object.keys(PIPELINE_OPTIONS));
+  return cmd
+    .argument('<name>', 'schedule name (letters, digits, . _ -); also the TlSchedule search attribute of its runs')
+    .option('--every <duration>', 'start a run at this interval, e.g. 24h, 30m')
+    .option('--cron <expression>', 'start runs on this cron timetable (UTC), e.g. "0 3 * * *"')
+    .addOption(pipeline.makeOptionMandatory(pipelineRequired))
+    .addOption(new Option('--overlap <policy>', 'when a run is due while the last one still runs').choices(Object.keys(OVERLAP_POLICIES)).default('skip'))
+    .option('--catchup-window <duration>', 'runs missed while the server was down are still started within this window', '1h')
+    .option('--paused', 'create the schedule paused')
+    .option('--note <text>', 'a note shown with the schedule (e.g. why it is paused)')
+    .option('--json', 'machine-readable output');
+}
+
+/** `--pipeline X` or `--pipeline=X` anywhere in the arguments (the first pass stops at the first pipeline option). */
+function pipelineIn(args: string[]): string | undefined {
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] === '--pipeline') return args[i + 1];
+    if (args[i]!.startsWith('--pipeline=')) return args[i]!.slice('--pipeline='.length);
+  }
+  return undefined;
+}
+
+function addScheduleCommands(program: Command): void {
+  const schedule = program.command('schedule').description('scheduled retraining (Temporal Schedules): create, list, show, pause, unpause, trigger, delete');
+  const print = (opts: { json?: boolean }, value: ScheduleView | ScheduleView[]) => {
+    if (opts.json) return json(value);
+    const views = Array.isArray(value) ? value : [value];
+    if (!views.length) return out('no schedules: create one with `tl schedule create <name> --every 24h --pipeline lab-cnn`');
+    for (const v of views) formatSchedule(v).forEach(out);
+  };
+
+  // The pipeline decides which run options exist, so the arguments are parsed in a second pass
+  // by a command that has both the schedule's options and that pipeline's (the same as `tl run`'s).
+  scheduleCreateOptions(schedule.command('create'), false)
+    .description('create a schedule that starts runs of a pipeline; takes the options of `tl run <pipeline>` too')
+    .allowUnknownOption()
+    .allowExcessArguments()
+    .action(async (_name: string, _opts: unknown, cmd: Command) => {
+      const rawArgs = cmd.parent!.args.slice(1);
+      const pipeline = (cmd.opts().pipeline ?? pipelineIn(rawArgs)) as keyof typeof PIPELINE_OPTIONS | undefined;
+      if (!pipeline || !(pipeline in PIPELINE_OPTIONS)) {
+        throw new CliError(`--pipeline is required: one of ${Object.keys(PIPELINE_OPTIONS).join(', ')}`, EXIT.usage);
+      }
+      const full = PIPELINE_OPTIONS[pipeline](scheduleCreateOptions(new Command('tl schedule create')))
+        .exitOverride()
+        .configureOutput(program.configureOutput());
+      full.parse(rawArgs, { from: 'user' });
+      const [name] = full.args as [string];
+      const opts = full.opts();
+      const cfg = config();
+      const spec = pipeline === 'lab-cnn' ? labCnnStart(cfg, opts, `schedule:${name}`) : transferStart(cfg, opts as RunTransferFlags, `schedule:${name}`);
+      const created = await createSchedule(await connectTemporal(cfg), cfg, name, spec, opts as ScheduleCreateFlags);
+      if (opts.json) json(created);
+      else {
+        out(`created schedule ${name}`);
+        formatSchedule(created).forEach(out);
+      }
+    });
+  schedule
+    .command('list')
+    .description("tl's schedules")
+    .option('--json', 'machine-readable output')
+    .action(async (opts) => print(opts, await listSchedules(await connectTemporal(config()))));
+  schedule
+    .command('show <name>')
+    .description("a schedule's timetable, policies, next and recent runs")
+    .option('--json', 'machine-readable output')
+    .action(async (name, opts) => print(opts, await showSchedule(await connectTemporal(config()), name)));
+  schedule
+    .command('pause <name>')
+    .description('stop starting runs until unpaused')
+    .option('--note <text>', 'why it is paused')
+    .option('--json', 'machine-readable output')
+    .action(async (name, opts) => print(opts, await pauseSchedule(await connectTemporal(config()), name, opts.note)));
+  schedule
+    .command('unpause <name>')
+    .description('start runs on the timetable again')
+    .option('--json', 'machine-readable output')
+    .action(async (name, opts) => print(opts, await unpauseSchedule(await connectTemporal(config()), name)));
+  schedule
+    .command('trigger <name>')
+    .description('start a run now, even if one is running')
+    .option('--json', 'machine-readable output')
+    .action(async (name, opts) => {
+      const triggered = await triggerSchedule(await connectTemporal(config()), name);
+      if (opts.json) json(triggered);
+      else out(triggered.runId ? `started run ${triggered.runId}` : `triggered schedule ${name}`);
+    });
+  schedule
+    .command('delete <name>')
+    .description('delete a schedule (runs it started go on)')
+    .option('--json', 'machine-readable output')
+    .action(async (name, opts) => {
+      const deleted = await deleteSchedule(await connectTemporal(config()), name);
+      if (opts.json) json(deleted);
+      else out(`deleted schedule ${name}`);
+    });
 }
 
 function printStatus(status: object): void {

@@ -20,7 +20,9 @@ import { sanitizeModelName, validModelName } from '../lib/registry';
 import type { TransferRunResult } from '../lib/transfer-types';
 import { labLayerTable, formatLayerTable } from '../lib/models/lab-cnn';
 import { parseStages } from '../lib/models/fine-tune';
-import type { trainLabCnn, transferLearning } from '../workflows';
+import type { TrainLabCnnInput } from '../workflows/train-lab-cnn';
+import type { TransferLearningInput } from '../workflows/transfer-learning';
+import { startSearchAttributes, type RunLabels } from '../lib/search-attributes';
 import { connectTemporal } from './connect';
 import { followProgress } from './progress';
 import { CliError, EXIT } from './errors';
@@ -82,17 +84,36 @@ function defined<T extends object>(flags: T): Partial<T> {
   return Object.fromEntries(Object.entries(flags).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
+/**
+ * Everything needed to start one run of a pipeline, built once from the `tl run` flags and used
+ * both by `tl run` and by `tl schedule create` (whose runs start with the same input).
+ */
+export interface PipelineStart {
+  pipeline: 'lab-cnn' | 'transfer';
+  workflowType: 'trainLabCnn' | 'transferLearning';
+  args: [TrainLabCnnInput] | [TransferLearningInput];
+  /** Search-attribute values (lib/search-attributes.ts). */
+  labels: RunLabels;
+  /** The run's configuration in a few fields, shown by the Temporal UI and `tl runs show`. */
+  memo: Record<string, unknown>;
+}
+
 async function startAndFollow<R>(
   config: Config,
   client: Client,
-  start: (workflowId: string) => Promise<WorkflowHandle>,
+  spec: PipelineStart,
   flags: CommonRunFlags,
-  pipeline: string,
   out: (line: string) => void,
 ): Promise<R | string> {
   await warnIfNoWorker(client, config, out);
-  const workflowId = flags.id ?? newRunId(pipeline);
-  const handle = await start(workflowId);
+  const workflowId = flags.id ?? newRunId(spec.pipeline);
+  const handle: WorkflowHandle = await client.workflow.start(spec.workflowType, {
+    taskQueue: config.taskQueues.cpu,
+    workflowId,
+    args: spec.args,
+    typedSearchAttributes: startSearchAttributes(spec.labels),
+    memo: spec.memo,
+  });
   if (!flags.json) {
     out(`started run ${workflowId} (Temporal UI: http://127.0.0.1:${config.temporal.uiPort}/namespaces/${config.temporal.namespace}/workflows/${workflowId})`);
   }
@@ -111,23 +132,30 @@ export interface RunLabCnnFlags extends CommonRunFlags {
   source?: string;
 }
 
-export async function runLabCnn(config: Config, flags: RunLabCnnFlags, out: (line: string) => void): Promise<LabCnnRunResult | string> {
+/** The run a set of `tl run lab-cnn` flags asks for; `requestedBy` names a schedule that starts it. */
+export function labCnnStart(config: Config, flags: RunLabCnnFlags, requestedBy?: string): PipelineStart {
   const { epochs, batchSize, limit, seed, learningRate, lrDecay: learningRateDecay, augment, validationFraction, source } = flags;
   const options: LabCnnOptions = {
     ...LAB_CNN_DEFAULTS,
     ...defined({ epochs, batchSize, limit, seed, learningRate, learningRateDecay, augment, validationFraction, source }),
   };
+  const dataset = options.source ?? config.fashionMnistDir;
   const promotion = promotionRequest(flags, LAB_CNN_MODEL_NAME);
+  const by = requestedBy ?? currentUser();
+  return {
+    pipeline: 'lab-cnn',
+    workflowType: 'trainLabCnn',
+    args: [{ options, promotion, requestedBy: by }],
+    labels: { pipeline: 'lab-cnn', dataset },
+    memo: defined({ pipeline: 'lab-cnn', data: dataset, epochs: options.epochs, batchSize: options.batchSize, limit: options.limit, seed: options.seed, learningRate: options.learningRate, requestedBy: by, modelName: promotion?.modelName }),
+  };
+}
+
+export async function runLabCnn(config: Config, flags: RunLabCnnFlags, out: (line: string) => void): Promise<LabCnnRunResult | string> {
+  const spec = labCnnStart(config, flags);
   const client = await connectTemporal(config);
   if (!flags.json) out(formatLayerTable(labLayerTable()));
-  const result = await startAndFollow<LabCnnRunResult>(
-    config,
-    client,
-    (workflowId) => client.workflow.start<typeof trainLabCnn>('trainLabCnn', { taskQueue: config.taskQueues.cpu, workflowId, args: [{ options, promotion, requestedBy: currentUser() }] }),
-    flags,
-    'lab-cnn',
-    out,
-  );
+  const result = await startAndFollow<LabCnnRunResult>(config, client, spec, flags, out);
   if (typeof result !== 'string' && !flags.json) {
     out(`test accuracy: ${(result.testAccuracy * 100).toFixed(2)}% (macro F1 ${result.macroF1.toFixed(4)})`);
     out(`report: s3://${config.s3.bucket}/${result.reportKeys.html} (fetch it with \`tl report ${result.runId} --out report.html\`)`);
@@ -171,7 +199,8 @@ function readFileOrFail(file: string): string {
   }
 }
 
-export async function runTransfer(config: Config, flags: RunTransferFlags, out: (line: string) => void): Promise<TransferRunResult | string> {
+/** The run a set of `tl run transfer` flags asks for; `requestedBy` names a schedule that starts it. */
+export function transferStart(config: Config, flags: RunTransferFlags, requestedBy?: string): PipelineStart {
   const { seed, batchSize, cutLayer, method, resize, augment, patience, validationFraction } = flags;
   const options: TransferOptions = {
     ...TRANSFER_DEFAULTS,
@@ -181,20 +210,31 @@ export async function runTransfer(config: Config, flags: RunTransferFlags, out: 
     stages: readStages(flags.stages),
   };
   const promotion = promotionRequest(flags, transferModelName(options.data));
+  const by = requestedBy ?? currentUser();
+  return {
+    pipeline: 'transfer',
+    workflowType: 'transferLearning',
+    args: [{ options, gpuTaskQueue: config.taskQueues.gpu, promotion, requestedBy: by }],
+    labels: { pipeline: 'transfer', dataset: options.data, backbone: options.backbone },
+    memo: defined({
+      pipeline: 'transfer',
+      data: options.data,
+      backbone: options.backbone,
+      cutLayer: options.cutLayer,
+      method: options.method,
+      stages: options.stages?.map((st) => `${st.name}: ${st.epochs} epoch(s)`).join(', '),
+      batchSize: options.batchSize,
+      seed: options.seed,
+      requestedBy: by,
+      modelName: promotion?.modelName,
+    }),
+  };
+}
+
+export async function runTransfer(config: Config, flags: RunTransferFlags, out: (line: string) => void): Promise<TransferRunResult | string> {
+  const spec = transferStart(config, flags);
   const client = await connectTemporal(config);
-  const result = await startAndFollow<TransferRunResult>(
-    config,
-    client,
-    (workflowId) =>
-      client.workflow.start<typeof transferLearning>('transferLearning', {
-        taskQueue: config.taskQueues.cpu,
-        workflowId,
-        args: [{ options, gpuTaskQueue: config.taskQueues.gpu, promotion, requestedBy: currentUser() }],
-      }),
-    flags,
-    'transfer',
-    out,
-  );
+  const result = await startAndFollow<TransferRunResult>(config, client, spec, flags, out);
   if (typeof result !== 'string' && !flags.json) {
     for (const m of result.methods) {
       out(`${m.method.padEnd(9)} held-out accuracy ${(m.heldOutAccuracy * 100).toFixed(2)}% (selection ${(m.selectionAccuracy * 100).toFixed(2)}%)`);

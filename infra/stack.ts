@@ -13,6 +13,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { type Config, credentialsFile } from '../lib/config';
 import { ensureInstalled, type GoTool, TOOLS } from './install';
+import { ensureSearchAttributes } from './search-attributes';
 import { bucketExists, ensureBucket, type Probe, probeHttp, probeTemporal, type S3Target } from './probes';
 import {
   isProcessOf,
@@ -393,6 +394,12 @@ async function createBucket(target: S3Target, log: StackLog): Promise<void> {
   }
 }
 
+async function registerSearchAttributes(config: Config, log: StackLog): Promise<void> {
+  const { added, present } = await ensureSearchAttributes(config.temporal.address, config.temporal.namespace);
+  if (added.length) log(`temporal: registered search attributes ${added.join(', ')}`);
+  else log(`temporal: search attributes registered (${present.join(', ')})`);
+}
+
 // ---- public API ----------------------------------------------------------------------------
 
 /** Installs what is missing, starts what is not running, waits until healthy, creates the bucket. Idempotent. */
@@ -404,6 +411,7 @@ export async function stackUp(config: Config, log: StackLog): Promise<StackStatu
 
   const before = await stackStatus(config);
   if (before.temporal.healthy && before.temporalUi.healthy && before.minio.healthy && before.bucket.exists) {
+    await registerSearchAttributes(config, log);
     log(`stack already up (Temporal ${before.temporal.url}, UI ${before.temporalUi.url}, MinIO ${before.minio.url}, bucket ${before.bucket.name}): nothing to do`);
     return before;
   }
@@ -426,6 +434,7 @@ export async function stackUp(config: Config, log: StackLog): Promise<StackStatu
     );
   }
   await createBucket(target, log);
+  await registerSearchAttributes(config, log);
 
   const after = await stackStatus(config);
   log(`stack up in ${((Date.now() - t0) / 1000).toFixed(1)} s: Temporal ${after.temporal.url}, UI ${after.temporalUi.url}, MinIO ${after.minio.url} (console http://${BIND_IP}:${ep.consolePort}), bucket ${after.bucket.name}`);

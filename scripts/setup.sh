@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what tl needs on a fresh machine: npm packages, the compiled code and Debian's
-# Fashion-MNIST package. The servers (Temporal, MinIO) are installed by `tl stack up`.
+# Fashion-MNIST package, and Debian's Chromium for the Web UI test. The servers (Temporal, MinIO) are installed by `tl stack up`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,4 +22,12 @@ if [ ! -f /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ] && [ -z
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq dataset-fashion-mnist
+fi
+
+# The browser test drives the Temporal Web UI with playwright-core and Debian's Chromium.
+if [ ! -x "${TL_CHROMIUM:-/usr/bin/chromium}" ]; then
+  echo "setup: installing Debian's chromium"
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium
 fi

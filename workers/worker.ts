@@ -33,7 +33,9 @@ export async function createWorker(config: Config, queue: QueueKind, log: (line:
     namespace: config.temporal.namespace,
     taskQueue,
     // Workflows run on the CPU queue only; the GPU queue carries activities.
-    ...(queue === 'cpu' ? { workflowsPath: require.resolve('../workflows') } : {}),
+    ...(queue === 'cpu'
+      ? { workflowsPath: require.resolve('../workflows'), interceptors: { workflowModules: [require.resolve('../workflows/activity-summaries')] } }
+      : {}),
     activities: createActivities(() => ({ config, store, backend: backend.name })),
     maxConcurrentActivityTaskExecutions: 2,
     // Heartbeats carry checkpoint keys: send them promptly so a killed worker loses little.

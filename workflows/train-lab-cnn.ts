@@ -5,6 +5,7 @@
 import { proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { LabCnnOptions, LabCnnRunResult, PromotionOptions } from '../lib/pipeline-types';
+import { runIdFor } from '../lib/pipeline-types';
 import { trackSteps } from './steps';
 
 const { ingestFashionMnist, evaluateLabCnn, promoteModel } = proxyActivities<Activities>({
@@ -29,7 +30,7 @@ export interface TrainLabCnnInput {
 }
 
 export async function trainLabCnn(input: TrainLabCnnInput): Promise<LabCnnRunResult> {
-  const runId = workflowInfo().workflowId;
+  const runId = runIdFor(workflowInfo().workflowId);
   const { promotion } = input;
   const { progress, timings, step } = trackSteps('lab-cnn', ['ingest', 'train', 'evaluate', ...(promotion ? ['promote'] : [])]);
 

@@ -6,6 +6,7 @@
 import { proxyActivities, workflowInfo, type RetryPolicy } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { MethodResult, PromotionOptions, TransferOptions } from '../lib/pipeline-types';
+import { runIdFor } from '../lib/pipeline-types';
 import type { TransferRunResult } from '../lib/transfer-types';
 import { trackSteps } from './steps';
 
@@ -24,7 +25,7 @@ export interface TransferLearningInput {
 }
 
 export async function transferLearning(input: TransferLearningInput): Promise<TransferRunResult> {
-  const runId = workflowInfo().workflowId;
+  const runId = runIdFor(workflowInfo().workflowId);
   const { options } = input;
   // Fine-tuning is the heavy step: it runs on the GPU workers' own queue.
   const { fineTune } = proxyActivities<Activities>({

@@ -80,6 +80,7 @@ test('stack up, status, idempotent up, down', { skip, timeout: 180_000 }, async 
   }
   assert.equal(up.temporalUi.pid, up.temporal.pid, 'the UI is served by the Temporal process');
   assert.deepEqual(up.bucket, { name: 'tl-stack-test', exists: true });
+  assert.match(lines.join('\n'), /registered search attributes TlPipeline, TlDataset, TlBackbone, TlStep, TlBestAccuracy, TlSchedule/);
 
   const status = await stackStatus(config());
   assert.equal(status.temporal.healthy && status.temporalUi.healthy && status.minio.healthy, true);
@@ -90,6 +91,7 @@ test('stack up, status, idempotent up, down', { skip, timeout: 180_000 }, async 
   lines.length = 0;
   const again = await stackUp(config(), log);
   assert.match(lines.join('\n'), /nothing to do/);
+  assert.match(lines.join('\n'), /search attributes registered \(TlPipeline, /, 'a second up finds them and adds nothing');
   assert.equal(again.temporal.pid, up.temporal.pid);
   assert.equal(again.minio.pid, up.minio.pid);
 
