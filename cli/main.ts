@@ -85,9 +85,6 @@ function buildProgram(): Command {
   const run = program.command('run').description('start a pipeline run');
   labCnnOptions(run.command('lab-cnn').description('train and evaluate the course-lab CNN on Fashion-MNIST'))
     .option('--id <run-id>', 'workflow id to use (default: generated)')
-    .option('--model-name <name>', 'registry model name to compete for champion of (default: lab-cnn-fashion-mnist)')
-    .option('--promote-margin <x>', 'accuracy gain over the champion needed to replace it (default: 0.005)', numberOption('--promote-margin', 0, 1))
-    .option('--no-promote', 'skip the champion/challenger step')
     .option('--wait', 'follow the run with a progress bar and print its test accuracy')
     .option('--json', 'machine-readable output')
     .action(async (opts) => {
@@ -97,9 +94,6 @@ function buildProgram(): Command {
 
   transferOptions(run.command('transfer').description('turn a folder of photos and a pretrained backbone into the better of two classifiers'))
     .option('--id <run-id>', 'workflow id to use (default: generated)')
-    .option('--model-name <name>', 'registry model name to compete for champion of (default: the dataset folder\'s name)')
-    .option('--promote-margin <x>', 'accuracy gain over the champion needed to replace it (default: 0.005)', numberOption('--promote-margin', 0, 1))
-    .option('--no-promote', 'skip the champion/challenger step')
     .option('--wait', 'follow the run with a progress bar and print both methods\' results')
     .option('--json', 'machine-readable output')
     .action(async (opts) => {
@@ -246,7 +240,10 @@ function labCnnOptions(cmd: Command): Command {
     .option('--lr-decay <x>', 'per-epoch learning-rate factor (1 = constant)', numberOption('--lr-decay', 0.01, 1))
     .option('--augment', 'random horizontal flips of training images')
     .option('--validation-fraction <x>', 'share of the training images held out for validation', numberOption('--validation-fraction', 0.01, 0.5))
-    .option('--source <dir|url|s3://bucket/prefix>', 'where the Fashion-MNIST IDX files are (default: TL_FASHION_MNIST_DIR)');
+    .option('--source <dir|url|s3://bucket/prefix>', 'where the Fashion-MNIST IDX files are (default: TL_FASHION_MNIST_DIR)')
+    .option('--model-name <name>', 'registry model name to compete for champion of (default: lab-cnn-fashion-mnist)')
+    .option('--promote-margin <x>', 'accuracy gain over the champion needed to replace it (default: 0.005)', numberOption('--promote-margin', 0, 1))
+    .option('--no-promote', 'skip the champion/challenger step');
 }
 
 /** Options of `tl run transfer` that shape the run; `tl schedule create --pipeline transfer` takes the same. */
@@ -262,7 +259,10 @@ function transferOptions(cmd: Command): Command {
     .option('--patience <n>', 'early-stopping patience in epochs', intOption('--patience', 1, 100))
     .option('--validation-fraction <x>', 'share of train held back for choices', numberOption('--validation-fraction', 0.05, 0.5))
     .option('--batch-size <n>', 'mini-batch size', intOption('--batch-size', 1, 1024))
-    .option('--seed <n>', 'random seed', intOption('--seed', 0, 2 ** 31 - 1));
+    .option('--seed <n>', 'random seed', intOption('--seed', 0, 2 ** 31 - 1))
+    .option('--model-name <name>', 'registry model name to compete for champion of (default: the dataset folder\'s name)')
+    .option('--promote-margin <x>', 'accuracy gain over the champion needed to replace it (default: 0.005)', numberOption('--promote-margin', 0, 1))
+    .option('--no-promote', 'skip the champion/challenger step');
 }
 
 const PIPELINE_OPTIONS = { 'lab-cnn': labCnnOptions, transfer: transferOptions } as const;
