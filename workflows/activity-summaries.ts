@@ -19,6 +19,7 @@ const SUMMARIES: Summaries = {
   extractFeatures: (i) => `extract backbone features: ${i.split} shard ${i.shardIndex}`,
   trainFeatureHead: () => 'fit the logistic-regression head on the features',
   fineTune: (i) => `fine-tune the backbone${i.options.stages ? ` in ${i.options.stages.length} stage(s)` : ''}`,
+  promoteModel: (i) => `compare with the champion of ${i.modelName} and promote if better by more than ${i.margin}`,
   evaluateTransfer: (i) => `evaluate ${i.methods.map((m) => m.method).join(' and ')} on held-out images and choose`,
 };
 

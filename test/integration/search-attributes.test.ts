@@ -73,8 +73,9 @@ test('activities carry a summary a person can read', async () => {
   const summaries = (history.events ?? [])
     .filter((e) => e.activityTaskScheduledEventAttributes)
     .map((e) => (e.userMetadata?.summary?.data ? Buffer.from(e.userMetadata.summary.data).toString('utf8') : ''));
-  assert.equal(summaries.length, 3);
+  assert.equal(summaries.length, 4);
   assert.match(summaries[1]!, /train the lab CNN: 1 epoch\(s\), batch 64, 500 images/);
+  assert.match(summaries[3]!, /compare with the champion of \S+ and promote if better by more than 0\.005/);
 });
 
 test('runs list: a bad filter value is a usage error naming it', async () => {
