@@ -2,8 +2,9 @@
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { Client, WorkflowHandle } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, type Client, type WorkflowHandle } from '@temporalio/client';
 import type { Config } from '../lib/config';
+import { artifactKey } from '../lib/store';
 import { LAB_CNN_DEFAULTS, TRANSFER_DEFAULTS, type LabCnnOptions, type LabCnnRunResult, type TransferMethod, type TransferOptions } from '../lib/pipeline-types';
 import type { TransferRunResult } from '../lib/transfer-types';
 import { labLayerTable, formatLayerTable } from '../lib/models/lab-cnn';
@@ -41,7 +42,18 @@ async function startAndFollow<R>(
 ): Promise<R | string> {
   await warnIfNoWorker(client, config, out);
   const workflowId = flags.id ?? newRunId(pipeline);
-  const handle = await start(workflowId);
+  // The run id becomes part of every S3 key the run writes (runs/<id>/…).
+  try {
+    artifactKey(workflowId);
+  } catch (err) {
+    throw new CliError(`--id ${JSON.stringify(workflowId)} is invalid: ${(err as Error).message}`, EXIT.usage);
+  }
+  const handle = await start(workflowId).catch((err: unknown) => {
+    if (err instanceof WorkflowExecutionAlreadyStartedError) {
+      throw new CliError(`run ${workflowId} already exists: pick another --id, or follow it with \`tl runs show ${workflowId}\``, EXIT.usage);
+    }
+    throw err;
+  });
   if (!flags.json) {
     out(`started run ${workflowId} (Temporal UI: http://127.0.0.1:${config.temporal.uiPort}/namespaces/${config.temporal.namespace}/workflows/${workflowId})`);
   }
