@@ -131,7 +131,11 @@ before(async () => {
   bad = {
     escape: await backboneVariant('escape', (j) => (j.weightsManifest[0].paths = ['../good/' + j.weightsManifest[0].paths[0]]), false),
     missingShard: await backboneVariant('missing', () => {}, false),
-    shape: await backboneVariant('shape', (j) => (j.weightsManifest[0].weights[0].shape = [3, 3, 1, 16])),
+    // Same number of elements, so only the layer can tell: [5,5,1,16] becomes [5,5,16,1].
+    shape: await backboneVariant('shape', (j) => {
+      const s = j.weightsManifest[0].weights[0].shape;
+      j.weightsManifest[0].weights[0].shape = [...s.slice(0, -2), s[s.length - 1], s[s.length - 2]];
+    }),
   };
 });
 
@@ -315,22 +319,20 @@ test('folder: a symbolic link out of the dataset folder is not followed', async 
   assert.deepEqual(scan.skipped, [{ path: 'ants/link.png', reason: `symbolic link to ${fs.realpathSync(secret)}, outside the image folder (not followed)` }]);
 });
 
-test('folder: an unreadable file (mode 000) is refused by name', async () => {
+test('folder: an unreadable file (mode 000) is refused by name, as a non-retryable error', async () => {
   const root = folder(await twoClasses());
   const file = path.join(root, 'bees', '2.png');
   fs.chmodSync(file, 0o000);
-  fs.chmodSync(root, 0o755);
-  // root reads mode-000 files, so as root the scan runs as `nobody`, which cannot.
-  const scanner = `require(${JSON.stringify(path.join(REPO_ROOT, 'dist/lib/images/scan.js'))}).scanImageFolder(process.argv[1], { seed: 1, validationFraction: 0.2 })` +
+  // root reads mode-000 files, so as root the ingestion's plan step runs as \`nobody\`, who cannot.
+  const plan = `require(${JSON.stringify(path.join(REPO_ROOT, 'dist/activities/ingest-images.js'))}).planImageDatasetCore(` +
+    `{ config: { workDir: ${JSON.stringify(workDir)} }, heartbeat: () => {} }, ` +
+    `{ data: process.argv[1], imageSize: [28, 28], colorMode: 'grayscale', resize: 'fill', seed: 1, validationFraction: 0.2, shardSize: 64, maxPixels: 1e6 })` +
     `.then(() => console.log('accepted'), (e) => console.log(e.name + ': ' + e.message))`;
-  let out: string;
-  if (process.getuid?.() === 0) {
-    fs.chmodSync(path.dirname(root), 0o755);
-    out = execFileSync(process.execPath, ['-e', `process.setgid(65534); process.setuid(65534); ${scanner}`, root], { encoding: 'utf8' });
-  } else {
-    out = execFileSync(process.execPath, ['-e', scanner, root], { encoding: 'utf8' });
-  }
-  assert.match(out.trim(), new RegExp(`^ImageFolderError: .*${file.replace(/[.]/g, '\\.')}.*permission denied`));
+  const asRoot = process.getuid?.() === 0;
+  fs.chmodSync(root, 0o755); // mkdtemp makes it 0700
+  const out = execFileSync(process.execPath, ['-e', asRoot ? `process.setgid(65534); process.setuid(65534); ${plan}` : plan, root], { encoding: 'utf8' }).trim();
+  assert.equal(out, `ImageIngestError: image folder ${root}: cannot read ${file} (permission denied)`);
+  assert.ok(NON_RETRYABLE_ERROR_TYPES.includes('ImageIngestError'));
 });
 
 // ---- archives ------------------------------------------------------------------------------
@@ -383,7 +385,7 @@ test('model: a missing weights shard is named', async () => {
 });
 
 test('model: a weight whose shape does not match its layer', async () => {
-  await assert.rejects(loadBackbone(s3Url(bad.shape), { store }), { name: 'ModelFormatError', message: /^model .*shape: / });
+  await assert.rejects(loadBackbone(s3Url(bad.shape), { store }), { name: 'ModelFormatError', message: /^model .*has shape \[5,5,16,1\] in the weights manifest but the layer expects \[5,5,1,16\]/ });
 });
 
 test('model: a cut layer that does not exist', async () => {
