@@ -13,9 +13,9 @@ else
 fi
 
 export TL_STATE_DIR="${TL_FAULTS_STATE_DIR:-$PWD/.tl/faults-state}"
-export TL_TEMPORAL_ADDRESS=127.0.0.1:17233
-export TL_TEMPORAL_UI_PORT=18233
-export TL_S3_ENDPOINT=http://127.0.0.1:19000
+export TL_TEMPORAL_ADDRESS=127.0.0.1:27233
+export TL_TEMPORAL_UI_PORT=28233
+export TL_S3_ENDPOINT=http://127.0.0.1:29000
 export AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED=true
 # The stack's own generated credentials, not whatever the caller's environment holds.
 unset TL_S3_ACCESS_KEY TL_S3_SECRET_KEY

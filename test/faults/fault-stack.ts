@@ -35,7 +35,11 @@ export async function stopServer(config: Config, name: 'temporal' | 'minio'): Pr
 
 /** Starts whatever of the suite's stack is not running (a no-op when all is up). */
 export async function startServers(config: Config): Promise<void> {
-  await stackUp(config, quiet);
+  const status = await stackUp(config, quiet);
+  // Another process may have taken a port while ours was down; its server is not our stack.
+  for (const s of [status.temporal, status.minio]) {
+    if (!s.startedByTl) throw new Error(`${s.name} at ${s.url} is not the fault suite's own server (${s.detail}); another stack took its port`);
+  }
 }
 
 /** Pids of the suite's servers, from their pid files (via stackStatus). */
