@@ -123,6 +123,10 @@ export async function planImageDatasetCore(env: IngestEnv, input: ImageIngestOpt
       seed: options.seed,
       validationFraction: options.validationFraction,
       onProgress: (message) => heartbeat({ message }),
+    }).catch((err: NodeJS.ErrnoException) => {
+      // An unreadable file stays unreadable on retry: name it and stop.
+      if (err.code === 'EACCES' || err.code === 'EPERM') throw new ImageIngestError(`image folder ${options.data}: cannot read ${err.path ?? 'a file'} (permission denied)`);
+      throw err;
     });
     const files = scan.files.filter((f) => f.bytes <= MAX_FILE_BYTES);
     const skipped = [...scan.skipped];

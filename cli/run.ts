@@ -3,8 +3,9 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { Client, WorkflowHandle } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, WorkflowIdReusePolicy, type Client, type WorkflowHandle } from '@temporalio/client';
 import type { Config } from '../lib/config';
+import { artifactKey } from '../lib/store';
 import {
   LAB_CNN_DEFAULTS,
   TRANSFER_DEFAULTS,
@@ -107,13 +108,28 @@ async function startAndFollow<R>(
 ): Promise<R | string> {
   await warnIfNoWorker(client, config, out);
   const workflowId = flags.id ?? newRunId(spec.pipeline);
-  const handle: WorkflowHandle = await client.workflow.start(spec.workflowType, {
-    taskQueue: config.taskQueues.cpu,
-    workflowId,
-    args: spec.args,
-    typedSearchAttributes: startSearchAttributes(spec.labels),
-    memo: spec.memo,
-  });
+  // The run id becomes part of every S3 key the run writes (runs/<id>/…).
+  try {
+    artifactKey(workflowId);
+  } catch (err) {
+    throw new CliError(`--id ${JSON.stringify(workflowId)} is invalid: ${(err as Error).message}`, EXIT.usage);
+  }
+  const handle: WorkflowHandle = await client.workflow
+    .start(spec.workflowType, {
+      taskQueue: config.taskQueues.cpu,
+      workflowId,
+      args: spec.args,
+      typedSearchAttributes: startSearchAttributes(spec.labels),
+      memo: spec.memo,
+      // A finished run's id names its artifacts (runs/<id>/…): a new run must not reuse it.
+      workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+    })
+    .catch((err: unknown) => {
+      if (err instanceof WorkflowExecutionAlreadyStartedError) {
+        throw new CliError(`run ${workflowId} already exists: pick another --id, or follow it with \`tl runs show ${workflowId}\``, EXIT.usage);
+      }
+      throw err;
+    });
   if (!flags.json) {
     out(`started run ${workflowId} (Temporal UI: http://127.0.0.1:${config.temporal.uiPort}/namespaces/${config.temporal.namespace}/workflows/${workflowId})`);
   }

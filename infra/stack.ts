@@ -443,26 +443,29 @@ export async function stackUp(config: Config, log: StackLog): Promise<StackStatu
 
 /** Stops the servers tl started (verified by pid file and /proc cmdline); leaves anything else alone. */
 export async function stackDown(config: Config, log: StackLog): Promise<void> {
+  await both(stopService(config, 'temporal', log), stopService(config, 'minio', log));
+}
+
+/** Stops one server tl started, leaving the other running (fault tests take one down at a time). */
+export async function stopService(config: Config, name: 'temporal' | 'minio', log: StackLog): Promise<void> {
   const l = layout(config.stateDir);
   const ep = endpoints(config);
-  const services = [temporalService(config, l, ep), minioService(config, l, ep)];
-  await both(...(services.map(async (svc) => {
-    const state = pidFileState(svc.pidFile, svc.binary);
-    if (state.kind === 'running') {
-      log(`${svc.name}: stopping pid ${state.pid} (SIGTERM)`);
-      const how = await stopProcess(state.pid, svc.binary);
-      removePidFile(svc.pidFile);
-      log(`${svc.name}: stopped (${how === 'killed' ? 'SIGKILL after timeout' : 'exited'})`);
-    } else if (state.kind === 'stale') {
-      removePidFile(svc.pidFile);
-      log(`${svc.name}: removed stale pid file ${svc.pidFile} (pid ${state.pid} is no longer ${svc.binary}; not signalled)`);
-    }
-    if ((await svc.probeMain()).ok) {
-      log(`${svc.name}: ${svc.describe} is running but was not started by tl; leaving it alone`);
-    } else if (state.kind !== 'running') {
-      log(`${svc.name}: not running`);
-    }
-  }) as [Promise<void>, Promise<void>]));
+  const svc = name === 'temporal' ? temporalService(config, l, ep) : minioService(config, l, ep);
+  const state = pidFileState(svc.pidFile, svc.binary);
+  if (state.kind === 'running') {
+    log(`${svc.name}: stopping pid ${state.pid} (SIGTERM)`);
+    const how = await stopProcess(state.pid, svc.binary);
+    removePidFile(svc.pidFile);
+    log(`${svc.name}: stopped (${how === 'killed' ? 'SIGKILL after timeout' : 'exited'})`);
+  } else if (state.kind === 'stale') {
+    removePidFile(svc.pidFile);
+    log(`${svc.name}: removed stale pid file ${svc.pidFile} (pid ${state.pid} is no longer ${svc.binary}; not signalled)`);
+  }
+  if ((await svc.probeMain()).ok) {
+    log(`${svc.name}: ${svc.describe} is running but was not started by tl; leaving it alone`);
+  } else if (state.kind !== 'running') {
+    log(`${svc.name}: not running`);
+  }
 }
 
 /** Health and ownership of each service; never starts or stops anything. */

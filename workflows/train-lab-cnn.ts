@@ -6,19 +6,20 @@ import { proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { LabCnnOptions, LabCnnRunResult, PromotionOptions } from '../lib/pipeline-types';
 import { runIdFor } from '../lib/pipeline-types';
+import { FAULT_RETRY, TRAINING_RETRY } from './retry';
 import { trackSteps } from './steps';
 
 const { ingestFashionMnist, evaluateLabCnn, promoteModel } = proxyActivities<Activities>({
   startToCloseTimeout: '20 minutes',
   heartbeatTimeout: '2 minutes',
-  retry: { maximumAttempts: 5, initialInterval: '1s', backoffCoefficient: 2 },
+  retry: FAULT_RETRY,
 });
 
 const { trainLabCnn: trainActivity } = proxyActivities<Activities>({
   startToCloseTimeout: '24 hours',
   // A batch takes seconds; a silent minute means the worker is gone and the next attempt resumes.
   heartbeatTimeout: '1 minute',
-  retry: { maximumAttempts: 10, initialInterval: '1s', backoffCoefficient: 2 },
+  retry: TRAINING_RETRY,
 });
 
 export interface TrainLabCnnInput {

@@ -3,16 +3,15 @@
 //   ingest (fan-out per shard) → extract features (per shard, cached) → logistic-regression head
 //   → staged fine-tuning (GPU queue) → evaluate both on held-out data → choose
 //   → (when asked) compete for champion of a model name in the registry.
-import { proxyActivities, workflowInfo, type RetryPolicy } from '@temporalio/workflow';
+import { proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { MethodResult, PromotionOptions, TransferOptions } from '../lib/pipeline-types';
 import { runIdFor } from '../lib/pipeline-types';
 import type { TransferRunResult } from '../lib/transfer-types';
+import { FAULT_RETRY, TRAINING_RETRY } from './retry';
 import { trackSteps } from './steps';
 
-const retry: RetryPolicy = { maximumAttempts: 5, initialInterval: '1s', backoffCoefficient: 2 };
-
-const cpu = proxyActivities<Activities>({ startToCloseTimeout: '30 minutes', heartbeatTimeout: '2 minutes', retry });
+const cpu = proxyActivities<Activities>({ startToCloseTimeout: '30 minutes', heartbeatTimeout: '2 minutes', retry: FAULT_RETRY });
 
 export interface TransferLearningInput {
   options: TransferOptions;
@@ -32,7 +31,7 @@ export async function transferLearning(input: TransferLearningInput): Promise<Tr
     taskQueue: input.gpuTaskQueue,
     startToCloseTimeout: '24 hours',
     heartbeatTimeout: '1 minute',
-    retry: { ...retry, maximumAttempts: 10 },
+    retry: TRAINING_RETRY,
   });
 
   const { promotion } = input;

@@ -81,7 +81,8 @@ export function runTl(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: n
 export async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number, intervalMs = 500): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    const value = await probe().catch(() => undefined);
+    // A probe that hangs (e.g. a query nobody answers) counts as "not yet", not as forever.
+    const value = await Promise.race([probe().catch(() => undefined), new Promise<undefined>((r) => setTimeout(() => r(undefined), 15_000))]);
     if (value !== undefined) return value;
     await new Promise((r) => setTimeout(r, intervalMs));
   }
