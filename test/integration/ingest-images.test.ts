@@ -59,7 +59,7 @@ function assertWorkDirClean(): void {
   assert.deepEqual(fs.readdirSync(workDir), [], 'downloads and extractions are removed');
 }
 
-test('hymenoptera: 244 train / 153 val JPEGs at 224×224 RGB, then a cache hit', { timeout: 600_000 }, async (t) => {
+test('hymenoptera: 244 train / 153 val JPEGs at 224×224 RGB, then a cache hit', { timeout: 600_000, skip: fs.existsSync(HYMENOPTERA) ? false : `needs ${HYMENOPTERA} (the ../shared/data checkout)` }, async (t) => {
   const run = await ingest(options({ data: HYMENOPTERA }));
   assert.equal(run.plan.cached, false, run.plan.cacheReason);
   assert.equal(run.plan.files, 397);
