@@ -37,6 +37,9 @@ export function ingestFashionMnistActivity(deps: ActivityDeps) {
       const splits: Record<string, SplitManifest> = {};
       const contentHashes: { name: string; sha256: string; bytes: number }[] = [];
       let canonical = true;
+      // Every file is parsed and checked before the first shard is written, so a bad file
+      // leaves nothing behind (not even shards of the good ones).
+      const parsed: { split: string; data: ReturnType<typeof parseImageLabelPair> }[] = [];
       for (const [split, imagesId, labelsId] of [
         ['train', 'trainImages', 'trainLabels'],
         ['test', 'testImages', 'testLabels'],
@@ -54,6 +57,9 @@ export function ingestFashionMnistActivity(deps: ActivityDeps) {
           { source: files[labelsId].name, bytes: labels },
           { height: 28, width: 28, numClasses: FASHION_MNIST_CLASSES.length },
         );
+        parsed.push({ split, data });
+      }
+      for (const { split, data } of parsed) {
         const shards: ShardRef[] = [];
         const pixels = data.height * data.width;
         const shardCount = Math.ceil(data.count / SHARD_SIZE);
