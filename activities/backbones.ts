@@ -1,5 +1,6 @@
-// Backbones loaded once per worker process, keyed by (source, cut layer): every shard's
-// feature extraction and every fine-tuning attempt reuses the same frozen weights.
+// Backbones loaded once per worker process, keyed by (source, cut layer), for inference only:
+// every shard's feature extraction reuses the same frozen weights, with batch norm folded in.
+// Fine-tuning loads its own copy, since it trains it.
 import type { ArtifactStore } from '../lib/store';
 import { loadBackbone, type Backbone } from '../lib/models/backbone';
 import type { BackboneInfo } from '../lib/pipeline-types';
@@ -10,7 +11,7 @@ export function cachedBackbone(store: ArtifactStore, source: string, cutLayer?: 
   const key = `${source}\u0000${cutLayer ?? ''}`;
   const known = loaded.get(key);
   if (known) return known;
-  const loading = loadBackbone(source, { store, cutLayer });
+  const loading = loadBackbone(source, { store, cutLayer, inferenceOnly: true });
   loading.catch(() => loaded.delete(key)); // a failed load is tried again next time
   loaded.set(key, loading);
   return loading;

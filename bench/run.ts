@@ -94,7 +94,8 @@ function randomPixels(n: number): Uint8Array {
 }
 
 async function mobilenetFeatures(): Promise<Measurement> {
-  const backbone = await loadBackbone(MODEL, { cutLayer: 'global_average_pooling2d_1' });
+  // As the feature-extraction activity loads it: inference only.
+  const backbone = await loadBackbone(MODEL, { cutLayer: 'global_average_pooling2d_1', inferenceOnly: true });
   const pixels = randomPixels(32 * 224 * 224 * 3);
   // As extractFeatures does for a batch: scale the uint8 pixels, predict, read the features.
   const m = await measure(async () => {

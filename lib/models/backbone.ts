@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { ArtifactStore } from '../store';
 import { yieldToEventLoop } from '../event-loop';
 import { predictBatch } from './inference';
+import { foldBatchNormForInference } from './fold-batch-norm';
 import {
   ModelFormatError,
   httpModelReader,
@@ -70,8 +71,12 @@ export function readerForSource(source: string, store?: ArtifactStore): ModelRea
 
 export async function loadBackbone(
   source: string,
-  /** store: needed for s3:// sources. scaling: overrides the rule at the top of this file. */
-  opts: { store?: ArtifactStore; cutLayer?: string; scaling?: Scaling },
+  /**
+   * store: needed for s3:// sources. scaling: overrides the rule at the top of this file.
+   * inferenceOnly: the backbone will only ever predict (feature extraction), so its batch
+   * norms are folded into the convolutions before them (lib/models/fold-batch-norm.ts).
+   */
+  opts: { store?: ArtifactStore; cutLayer?: string; scaling?: Scaling; inferenceOnly?: boolean },
 ): Promise<Backbone> {
   const reader = readerForSource(source, opts.store);
   const { model: full, sha256 } = await loadLayersModelFrom(reader);
@@ -83,6 +88,7 @@ export async function loadBackbone(
   const cut = cutTensor(full, cutLayer);
   if (!cut) throw new ModelFormatError(reader.describe, unknownLayerMessage(full, cutLayer));
   const body = tf.model({ inputs: full.inputs, outputs: flattenFeatures(cut, full), name: `${full.name}_body` });
+  if (opts.inferenceOnly) foldBatchNormForInference(full);
   const spec: BackboneSpec = {
     source,
     sha256,
