@@ -93,7 +93,9 @@ cat > "$APP/tl-gpu" <<'LAUNCHER'
 #!/bin/sh
 # Starts a tl worker on the GPU task queue with the node binary shipped beside this file.
 # Configure it with TL_* variables (TL_TEMPORAL_ADDRESS, TL_S3_ENDPOINT, TL_S3_ACCESS_KEY, ...).
-here=$(cd "$(dirname "$0")" && pwd)
+# No dirname: the launcher must work even where coreutils are not on PATH.
+case $0 in */*) here=${0%/*} ;; *) here=. ;; esac
+here=$(cd "$here" && pwd)
 # Vulkan loader libraries unpacked into ./lib (when the system has none) are found first.
 [ -d "$here/lib" ] && export LD_LIBRARY_PATH="$here/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 # Point Vulkan at NVIDIA's driver when it is installed where distributions put it.
