@@ -54,6 +54,7 @@ async function load(name: BackendName, queue: 'cpu' | 'gpu'): Promise<{ threads?
       registerNativeKernels();
       return {};
     case 'webgpu':
+      await installDawn();
       optionalRequire('@tensorflow/tfjs-backend-webgpu');
       await activate('webgpu');
       return {};
@@ -63,6 +64,27 @@ async function load(name: BackendName, queue: 'cpu' | 'gpu'): Promise<{ threads?
       await activate('cpu');
       return {};
   }
+}
+
+export const NO_WEBGPU_ADAPTER = "Dawn found no WebGPU adapter (Vulkan driver? set VK_DRIVER_FILES to the driver's ICD json)";
+
+type Gpu = { requestAdapter: () => Promise<unknown> };
+type Dawn = { create: (flags: string[]) => Gpu; globals: Record<string, unknown> };
+
+/**
+ * Node has no WebGPU of its own: the optional `webgpu` package (Dawn, over Vulkan) provides
+ * navigator.gpu, which tfjs-backend-webgpu looks for. Checking for an adapter first turns
+ * tfjs's vague "WebGPU is not supported" into a reason someone can act on.
+ */
+async function installDawn(): Promise<void> {
+  const g = globalThis as { navigator?: { gpu?: Gpu } };
+  if (!g.navigator?.gpu) {
+    const { create, globals } = optionalRequire('webgpu') as Dawn; // an ES module: needs Node >= 20.19 (require of ESM)
+    Object.assign(globalThis, globals);
+    // Node 21+ has a read-only navigator: define rather than assign.
+    Object.defineProperty(globalThis, 'navigator', { value: { ...g.navigator, gpu: create([]) }, configurable: true, writable: true });
+  }
+  if (!(await g.navigator!.gpu!.requestAdapter())) throw new Error(NO_WEBGPU_ADAPTER);
 }
 
 /** tf.setBackend only logs why a backend failed; on failure, rerun its factory to get the reason. */
