@@ -8,15 +8,26 @@ interface WeightsIndex {
   format: 'tl.weights/v1';
   specs: tf.io.WeightsManifestEntry[];
   data: string; // key of the concatenated weight bytes
+  /**
+   * The optimizer's state (Adam: step count and moment estimates), so a resumed run continues
+   * where it stopped instead of restarting its moments. Also by position: tfjs optimizers match
+   * their slots to the trainable variables in order.
+   */
+  optimizer?: { specs: tf.io.WeightsManifestEntry[]; data: string };
+}
+
+async function putTensors(store: ArtifactStore, prefix: string, named: { name: string; tensor: tf.Tensor }[]): Promise<{ specs: tf.io.WeightsManifestEntry[]; data: string }> {
+  const { data, specs } = await tf.io.encodeWeights(named);
+  const blob = await store.putContent(prefix, new Uint8Array(tf.io.CompositeArrayBuffer.join(data)), '.weights.bin');
+  return { specs, data: blob.key };
 }
 
 export async function saveWeights(store: ArtifactStore, prefix: string, model: tf.LayersModel): Promise<string> {
-  const named = model.getWeights().map((tensor, i) => ({ name: `w${i}`, tensor }));
-  const { data, specs } = await tf.io.encodeWeights(named);
-  const bytes = new Uint8Array(tf.io.CompositeArrayBuffer.join(data));
-  const blob = await store.putContent(prefix, bytes, '.weights.bin');
+  const weights = await putTensors(store, prefix, model.getWeights().map((tensor, i) => ({ name: `w${i}`, tensor })));
+  const optimizerState = model.optimizer ? await model.optimizer.getWeights() : [];
+  const optimizer = optimizerState.length ? await putTensors(store, prefix, optimizerState) : undefined;
   const indexKey = `${prefix}/weights.json`;
-  await store.putJson(indexKey, { format: 'tl.weights/v1', specs, data: blob.key } satisfies WeightsIndex);
+  await store.putJson(indexKey, { format: 'tl.weights/v1', ...weights, ...(optimizer ? { optimizer } : {}) } satisfies WeightsIndex);
   return indexKey;
 }
 
@@ -38,4 +49,11 @@ export async function loadWeights(store: ArtifactStore, indexKey: string, model:
   });
   model.setWeights(values);
   values.forEach((t) => t.dispose());
+  if (index.optimizer && model.optimizer) {
+    const bytes = await store.getBytes(index.optimizer.data);
+    const state = tf.io.decodeWeights(bytes.slice().buffer as ArrayBuffer, index.optimizer.specs);
+    // setWeights takes its own copies (the first entry is the step count).
+    await model.optimizer.setWeights(index.optimizer.specs.map((spec) => ({ name: spec.name, tensor: state[spec.name] })));
+    Object.values(state).forEach((t) => t.dispose());
+  }
 }
