@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { testConfig, testEnv, testStore } from './harness';
 import { PreconditionFailedError } from '../../lib/store';
 import { commitEvent, readChampionPointer, readRegistry, registryKeys, type ModelEntry } from '../../lib/registry';
+import { modelEntry as entry } from '../registry-fixtures';
 
 const store = testStore(testConfig(testEnv()));
 const names: string[] = [];
@@ -18,14 +19,6 @@ after(async () => {
   for (const name of names) for (const key of await store.list(`${registryKeys(name).prefix}/`)) await store.delete(key);
 });
 
-const entry = (runId: string): ModelEntry => ({
-  runId,
-  pipeline: 'lab-cnn',
-  modelKey: `runs/${runId}/model/model.json`,
-  classNames: ['a', 'b'],
-  heldOut: { manifestKey: 'datasets/x/manifests/y.json', split: 'test', count: 100 },
-  metrics: { accuracy: 0.5, macroF1: 0.5 },
-});
 
 test('MinIO honours If-None-Match and If-Match: of racing writers exactly one wins', async () => {
   const key = `${registryKeys(modelName('cond')).prefix}/probe.json`;

@@ -3,15 +3,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { registryKeys, replay, sanitizeModelName, validModelName, type ModelEntry, type RegistryEvent } from '../../lib/registry';
 import { transferModelName } from '../../cli/run';
+import { modelEntry as entry } from '../registry-fixtures';
 
-const entry = (runId: string): ModelEntry => ({
-  runId,
-  pipeline: 'lab-cnn',
-  modelKey: `runs/${runId}/model/model.json`,
-  classNames: ['a', 'b'],
-  heldOut: { manifestKey: 'm', split: 'test', count: 10 },
-  metrics: { accuracy: 0.5, macroF1: 0.5 },
-});
 
 let seq = 0;
 const event = (kind: RegistryEvent['kind'], runId: string): RegistryEvent => ({
