@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { WorkflowExecutionAlreadyStartedError, WorkflowIdReusePolicy, type Client, type WorkflowHandle } from '@temporalio/client';
+import { ServiceError, WorkflowExecutionAlreadyStartedError, WorkflowIdReusePolicy, type Client, type WorkflowHandle } from '@temporalio/client';
 import type { Config } from '../lib/config';
 import { artifactKey } from '../lib/store';
 import {
@@ -135,7 +135,23 @@ async function startAndFollow<R>(
   }
   if (!flags.wait) return workflowId;
   if (!flags.json) await followProgress(handle);
-  return (await handle.result()) as R;
+  return awaitResult<R>(handle);
+}
+
+/**
+ * The run's result. Waiting can outlast the Temporal server (a restart, a network blip):
+ * a failure to reach it is retried for two minutes; the run's own failure is not.
+ */
+async function awaitResult<R>(handle: WorkflowHandle, patienceMs = 120_000): Promise<R> {
+  const deadline = Date.now() + patienceMs;
+  for (;;) {
+    try {
+      return (await handle.result()) as R;
+    } catch (err) {
+      if (!(err instanceof ServiceError) || Date.now() > deadline) throw err;
+      await new Promise((resolve) => setTimeout(resolve, 2000));
+    }
+  }
 }
 
 export interface RunLabCnnFlags extends CommonRunFlags {
