@@ -13,6 +13,7 @@ const NON_RETRYABLE = new Set([
   'ImageSourceError',
   'ImageFolderError',
   'ImageIngestError',
+  'RegistryError',
 ]);
 
 export const NON_RETRYABLE_ERROR_TYPES = [...NON_RETRYABLE];

@@ -1,14 +1,14 @@
 // Activity: champion/challenger. Scores the run's chosen model and the model name's current
 // champion on the run's own held-out set, applies the promotion rule (lib/promotion.ts) and
 // records the verdict in the registry (lib/registry.ts), promoted or not.
-// A retried attempt finds its verdict already recorded (request id `auto:<run id>`) and returns it.
+// A retried attempt finds its verdict already recorded (request id `auto:<run id>`) and returns it;
+// a missing report or a refused request (RegistryError) fails for good (activities/errors.ts).
 import { Context } from '@temporalio/activity';
-import { ApplicationFailure } from '@temporalio/common';
 import type { ActivityDeps } from './deps';
 import type { PromotionDecision } from '../lib/pipeline-types';
 import { loadManifest, loadSplit } from '../lib/dataset';
 import { decidePromotion } from '../lib/promotion';
-import { RegistryError, commitEvent, entryFromReport, validModelName, type ModelEntry } from '../lib/registry';
+import { commitEvent, entryFromReport, validModelName, type ModelEntry } from '../lib/registry';
 import { scoreStoredModel, type HeldOutResult } from '../lib/models/score';
 import { failFastOnBadInput } from './errors';
 
@@ -24,7 +24,7 @@ const sameList = (a: string[], b: string[]) => a.length === b.length && a.every(
 
 export function promoteActivity(deps: ActivityDeps) {
   return async function promoteModel(input: PromoteInput): Promise<PromotionDecision> {
-    return failFastOnBadInput(() => refuseForGood(async () => {
+    return failFastOnBadInput(async () => {
       const { store } = deps();
       const ctx = Context.current();
       const modelName = validModelName(input.modelName);
@@ -77,16 +77,6 @@ export function promoteActivity(deps: ActivityDeps) {
       });
       if (!event.decision) throw new Error(`registry ${modelName}: event ${event.seq} for run ${input.runId} holds no decision`);
       return { ...event.decision, seq: event.seq };
-    }));
+    });
   };
-}
-
-/** A missing report or a refused request will not change on a retry. */
-async function refuseForGood<T>(body: () => Promise<T>): Promise<T> {
-  try {
-    return await body();
-  } catch (err) {
-    if (err instanceof RegistryError) throw ApplicationFailure.create({ type: err.name, message: err.message, nonRetryable: true, cause: err });
-    throw err;
-  }
 }
