@@ -92,6 +92,9 @@ export async function sha256File(filePath: string): Promise<{ sha256: string; si
 const MULTIPART_THRESHOLD = 16 * 1024 * 1024;
 const PART_SIZE = 8 * 1024 * 1024;
 
+const jsonBytes = (value: unknown): Buffer => Buffer.from(JSON.stringify(value, null, 2));
+const parseJson = <T>(bytes: Uint8Array): T => JSON.parse(Buffer.from(bytes).toString('utf8')) as T;
+
 export class ArtifactStore {
   constructor(
     readonly s3: S3Client,
@@ -134,15 +137,21 @@ export class ArtifactStore {
   }
 
   async putBytes(key: string, bytes: Uint8Array, contentType = 'application/octet-stream'): Promise<StoredObject> {
+    return (await this.put(key, bytes, contentType)).stored;
+  }
+
+  /** One PUT with the content's SHA-256 recorded, optionally conditional; returns the new ETag too. */
+  private async put(key: string, bytes: Uint8Array, contentType: string, condition?: WriteCondition): Promise<{ stored: StoredObject; etag: string }> {
     const sha256 = sha256Hex(bytes);
-    await this.s3.send(
-      new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: bytes, ContentType: contentType, Metadata: { sha256 } }),
+    const precondition = !condition ? {} : 'ifMatch' in condition ? { IfMatch: condition.ifMatch } : { IfNoneMatch: condition.ifNoneMatch };
+    const out = await this.s3.send(
+      new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: bytes, ContentType: contentType, Metadata: { sha256 }, ...precondition }),
     );
-    return { key, sha256, size: bytes.length };
+    return { stored: { key, sha256, size: bytes.length }, etag: out.ETag ?? '' };
   }
 
   async putJson(key: string, value: unknown): Promise<StoredObject> {
-    return this.putBytes(key, Buffer.from(JSON.stringify(value, null, 2)), 'application/json');
+    return this.putBytes(key, jsonBytes(value), 'application/json');
   }
 
   /**
@@ -150,19 +159,8 @@ export class ArtifactStore {
    * cannot overwrite each other; the loser gets PreconditionFailedError. Returns the new ETag.
    */
   async putJsonIf(key: string, value: unknown, condition: WriteCondition): Promise<string> {
-    const bytes = Buffer.from(JSON.stringify(value, null, 2));
     try {
-      const out = await this.s3.send(
-        new PutObjectCommand({
-          Bucket: this.bucket,
-          Key: key,
-          Body: bytes,
-          ContentType: 'application/json',
-          Metadata: { sha256: sha256Hex(bytes) },
-          ...('ifMatch' in condition ? { IfMatch: condition.ifMatch } : { IfNoneMatch: condition.ifNoneMatch }),
-        }),
-      );
-      return out.ETag ?? '';
+      return (await this.put(key, jsonBytes(value), 'application/json', condition)).etag;
     } catch (err) {
       // 409: S3's answer while another conditional write to the key is in flight.
       const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
@@ -173,16 +171,13 @@ export class ArtifactStore {
 
   /** JSON and the ETag it was read at (for a later `putJsonIf`), or undefined when absent. */
   async getJsonVersion<T>(key: string): Promise<{ value: T; etag: string } | undefined> {
-    let out;
     try {
-      out = await this.getObject(key);
+      const { bytes, etag } = await this.getVerified(key);
+      return { value: parseJson<T>(bytes), etag };
     } catch (err) {
       if (err instanceof NotFoundError) return undefined;
       throw err;
     }
-    const bytes = await out.Body!.transformToByteArray();
-    verify(key, out.Metadata?.sha256, sha256Hex(bytes));
-    return { value: JSON.parse(Buffer.from(bytes).toString('utf8')) as T, etag: out.ETag ?? '' };
   }
 
   /** Streams a file up (multipart when large); the hash is computed first so it can be recorded. */
@@ -225,15 +220,19 @@ export class ArtifactStore {
   }
 
   async getBytes(key: string): Promise<Uint8Array> {
+    return (await this.getVerified(key)).bytes;
+  }
+
+  /** The object's bytes, checked against their recorded SHA-256, and the ETag they were read at. */
+  private async getVerified(key: string): Promise<{ bytes: Uint8Array; etag: string }> {
     const out = await this.getObject(key);
     const bytes = await out.Body!.transformToByteArray();
     verify(key, out.Metadata?.sha256, sha256Hex(bytes));
-    return bytes;
+    return { bytes, etag: out.ETag ?? '' };
   }
 
   async getJson<T>(key: string): Promise<T> {
-    const bytes = await this.getBytes(key);
-    return JSON.parse(Buffer.from(bytes).toString('utf8')) as T;
+    return parseJson<T>(await this.getBytes(key));
   }
 
   /** Streams an object to a file, verifying its hash; the file appears only once verified. */
