@@ -5,6 +5,7 @@
 // keep their own weights; only their inference path changes, and training mode (should anyone
 // train this instance) still runs the original layers.
 import * as tf from '@tensorflow/tfjs';
+import { isChannelsLastAxis } from '../tf/batch-norm-axis';
 
 type Kwargs = { training?: boolean } & Record<string, unknown>;
 type CallFn = (inputs: tf.Tensor | tf.Tensor[], kwargs: Kwargs) => tf.Tensor | tf.Tensor[];
@@ -64,7 +65,7 @@ export function foldBatchNormForInference(model: tf.LayersModel): number {
     const bn = onlyConsumer(conv) as BatchNormLayer | undefined;
     if (!bn || bn.getClassName() !== 'BatchNormalization') continue;
     if (conv.activation.getClassName() !== 'linear' || conv.dataFormat !== 'channelsLast') continue;
-    if (!(bn.axis === -1 || bn.axis === 3 || (Array.isArray(bn.axis) && bn.axis.length === 1 && (bn.axis[0] === -1 || bn.axis[0] === 3)))) continue;
+    if (!isChannelsLastAxis(bn.axis)) continue;
     const act = onlyConsumer(bn);
     const activation = fusableActivation(act) ?? 'linear';
     fold(conv, bn, activation === 'linear' ? undefined : act, activation, cls === 'DepthwiseConv2D');

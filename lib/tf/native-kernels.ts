@@ -1,10 +1,11 @@
-// Faster training on the native TensorFlow backend (tfjs-node). tfjs computes two hot gradients
-// from many small element-wise ops, each a full pass over a large activation tensor: ReLU's
-// (step + select + multiply) and batch normalisation's in training mode (moments, then a
-// dozen broadcasts for the gradient). TensorFlow has a single fused kernel for each, which
-// tfjs-node can run directly. Profiled on the lab CNN at batch 256 these ops were over half
-// of a training step. Other backends keep tfjs's own gradients.
+// Faster training on the native TensorFlow backend (tfjs-node). tfjs builds several hot ops of
+// a training step from many small element-wise passes over large activation tensors: ReLU and
+// ReLU6 gradients, batch normalisation in training mode, the max-pool gradient, and a fused
+// convolution that computes gradients nobody asked for. TensorFlow has a single kernel for each,
+// which tfjs-node can run directly. Profiled on the lab CNN at batch 256, these were over half of
+// a training step. Every replacement checks the backend when called: others keep tfjs's code.
 import * as tf from '@tensorflow/tfjs';
+import { isChannelsLastAxis } from './batch-norm-axis';
 
 const BACKEND = 'tensorflow';
 
@@ -247,8 +248,7 @@ function patchBatchNormalizationTraining(): void {
   const original = proto.call;
   proto.call = function (this: BatchNormLayer, inputs, kwargs) {
     const x = Array.isArray(inputs) ? inputs[0] : inputs;
-    const channelsLast = this.axis === -1 || this.axis === 3 || (Array.isArray(this.axis) && this.axis.length === 1 && (this.axis[0] === -1 || this.axis[0] === 3));
-    if (!kwargs?.training || tf.getBackend() !== BACKEND || x?.rank !== 4 || x.dtype !== 'float32' || !channelsLast || !this.center || !this.scale) {
+    if (!kwargs?.training || tf.getBackend() !== BACKEND || x?.rank !== 4 || x.dtype !== 'float32' || !isChannelsLastAxis(this.axis) || !this.center || !this.scale) {
       return original.call(this, inputs, kwargs);
     }
     return tf.tidy(() => {
