@@ -1,8 +1,7 @@
 // `tl runs list | show | cancel`: look at runs through the Temporal client.
 import type { Client } from '@temporalio/client';
-import type { Config } from '../lib/config';
-import { artifactKey, NotFoundError } from '../lib/store';
-import { runIdFor, runKeys } from '../lib/pipeline-types';
+import { artifactKey } from '../lib/store';
+import { runIdFor } from '../lib/pipeline-types';
 import { runsQuery, TL_BEST_ACCURACY, TL_PIPELINE, TL_SCHEDULE, TL_STEP, type RunFilters } from '../lib/search-attributes';
 import { progressQuery } from '../workflows/definitions';
 import { CliError, EXIT } from './errors';

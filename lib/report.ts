@@ -1,7 +1,7 @@
 // Run reports: one JSON object rendered as a self-contained HTML page (inline CSS and SVG, nothing
 // fetched, so it opens offline or straight from S3) and as Markdown.
 import type { ClassificationMetrics } from './metrics';
-import { FONT, SVG_NS, duration, escapeHtml, fixed, int, isNum, mdEsc, pct, value } from './report-format';
+import { FONT, SVG_NS, duration, escapeHtml, fixed, int, isNum, mdEsc, pct } from './report-format';
 import { htmlTable, kvTable, mdTable, type Table } from './report-table';
 import { classMetricBarsSvg, stepTimingsSvg } from './charts';
 import { GALLERY_CSS, misclassifiedGridHtml, misclassifiedTable, type MisclassifiedImage } from './report-gallery';

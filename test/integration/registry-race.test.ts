@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { testConfig, testEnv, testStore } from './harness';
 import { PreconditionFailedError } from '../../lib/store';
-import { commitEvent, readChampionPointer, readRegistry, registryKeys, type ModelEntry } from '../../lib/registry';
+import { commitEvent, readChampionPointer, readRegistry, registryKeys } from '../../lib/registry';
 import { modelEntry as entry } from '../registry-fixtures';
 
 const store = testStore(testConfig(testEnv()));

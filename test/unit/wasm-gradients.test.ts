@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { registerWasmGradientKernels } from '../../lib/tf/wasm-gradients';
-import { assertClose, assertLabCnnStepMatchesCpu, compareWithCpu, on, randn, tensorOf } from './backend-compare';
+import { assertLabCnnStepMatchesCpu, compareWithCpu, randn, tensorOf } from './backend-compare';
 
 const registered = registerWasmGradientKernels();
 
