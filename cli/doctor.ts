@@ -7,6 +7,7 @@ import { credentialsFile, type Config } from '../lib/config';
 import { FASHION_MNIST_FILES } from '../lib/fashion-mnist';
 import { initBackend, type BackendName } from '../lib/tf/backend';
 import { bucketExists, probeHttp, probeTemporal } from '../infra/probes';
+import { endpoints } from '../infra/stack';
 import { findOnPath } from './report';
 
 export type CheckStatus = 'ok' | 'warn' | 'fail';
@@ -44,11 +45,9 @@ export function formatChecks(checks: Check[]): string {
 // ---- stack: Temporal, its UI, MinIO, credentials, bucket, workers ----
 
 async function stackChecks(config: Config): Promise<Check[]> {
-  const { address, namespace, uiPort } = config.temporal;
-  const host = address.slice(0, address.lastIndexOf(':')).replace(/^\[(.*)\]$/, '$1');
-  const uiUrl = `http://${host.includes(':') ? `[${host}]` : host}:${uiPort}`;
-  const liveUrl = `${config.s3.endpoint.replace(/\/$/, '')}/minio/health/live`;
-  const [temporal, ui, minio] = await Promise.all([probeTemporal(address, namespace), probeHttp(uiUrl), probeHttp(liveUrl)]);
+  const { address, namespace } = config.temporal;
+  const { uiUrl, minioLiveUrl } = endpoints(config);
+  const [temporal, ui, minio] = await Promise.all([probeTemporal(address, namespace), probeHttp(uiUrl), probeHttp(minioLiveUrl)]);
 
   const checks: Check[] = [];
   const reachable = temporal.ok || temporal.detail.startsWith('gRPC reachable');

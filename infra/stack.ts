@@ -82,7 +82,7 @@ function layout(stateDir: string): Layout {
   };
 }
 
-interface Endpoints {
+export interface Endpoints {
   temporalHost: string;
   temporalPort: number;
   uiPort: number;
@@ -93,7 +93,8 @@ interface Endpoints {
   minioLiveUrl: string;
 }
 
-function endpoints(config: Config): Endpoints {
+/** Where the local stack's servers listen, derived from the configuration. */
+export function endpoints(config: Config): Endpoints {
   const address = config.temporal.address;
   const colon = address.lastIndexOf(':');
   const temporalHost = address.slice(0, colon);
