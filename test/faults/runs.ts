@@ -1,9 +1,9 @@
 // Small helpers for the fault tests that start lab-CNN runs on the suite's stack.
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import type { Config } from '../../lib/config';
-import { LAB_CNN_DEFAULTS, type LabCnnOptions, type RunProgress } from '../../lib/pipeline-types';
-import { progressQuery } from '../../workflows/definitions';
+import { LAB_CNN_DEFAULTS, type LabCnnOptions } from '../../lib/pipeline-types';
 import type { trainLabCnn } from '../../workflows';
+export { waitForTraining } from '../integration/harness';
 
 /** Small runs: a few thousand images, so each epoch takes seconds. */
 export function labOptions(o: Partial<LabCnnOptions> = {}): LabCnnOptions {
@@ -12,21 +12,6 @@ export function labOptions(o: Partial<LabCnnOptions> = {}): LabCnnOptions {
 
 export function startLab(client: Client, config: Config, workflowId: string, options: LabCnnOptions): Promise<WorkflowHandle<typeof trainLabCnn>> {
   return client.workflow.start<typeof trainLabCnn>('trainLabCnn', { taskQueue: config.taskQueues.cpu, workflowId, args: [{ options }] });
-}
-
-/**
- * Polls the run's progress until `ready` says so. Fails at once when the run leaves training or
- * closes first (the moment for the fault has passed), rather than waiting for a time-out.
- */
-export async function waitForTraining(handle: WorkflowHandle, ready: (p: RunProgress) => boolean, timeoutMs = 300_000): Promise<RunProgress> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const p = await handle.query(progressQuery).catch(() => undefined);
-    if (p && ready(p)) return p;
-    if (p && ['evaluate', 'done', 'failed'].includes(p.step)) throw new Error(`run ${handle.workflowId} reached ${p.step} before the fault could be injected`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`run ${handle.workflowId}: training did not reach the expected point within ${timeoutMs / 1000} s`);
 }
 
 /** Highest attempt number of each activity type in a run's history (a retried activity shows > 1). */

@@ -3,9 +3,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import * as path from 'node:path';
-import { Client, Connection } from '@temporalio/client';
+import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { loadConfig, type Config } from '../../lib/config';
 import { ArtifactStore } from '../../lib/store';
+import type { RunProgress } from '../../lib/pipeline-types';
+import { progressQuery } from '../../workflows/definitions';
 
 export const REPO_ROOT = path.resolve(__dirname, '../../..');
 export const TL_BIN = path.join(REPO_ROOT, 'bin', 'tl');
@@ -78,13 +80,32 @@ export function runTl(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: n
   });
 }
 
+/** A probe's answer; one that fails, or hangs (e.g. a query nobody answers), counts as no answer yet. */
+function answerOrNothing<T>(probe: Promise<T | undefined>, patienceMs = 15_000): Promise<T | undefined> {
+  return Promise.race([probe.catch(() => undefined), new Promise<undefined>((r) => setTimeout(() => r(undefined), patienceMs).unref())]);
+}
+
 export async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number, intervalMs = 500): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    // A probe that hangs (e.g. a query nobody answers) counts as "not yet", not as forever.
-    const value = await Promise.race([probe().catch(() => undefined), new Promise<undefined>((r) => setTimeout(() => r(undefined), 15_000))]);
+    const value = await answerOrNothing(probe());
     if (value !== undefined) return value;
     await new Promise((r) => setTimeout(r, intervalMs));
   }
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+}
+
+/**
+ * Polls the run's progress until `ready` says so. Fails at once when the run leaves training or
+ * closes first (the moment for the fault has passed), rather than waiting for a time-out.
+ */
+export async function waitForTraining(handle: WorkflowHandle, ready: (p: RunProgress) => boolean, timeoutMs = 300_000): Promise<RunProgress> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const p = await answerOrNothing(handle.query(progressQuery));
+    if (p && ready(p)) return p;
+    if (p && ['evaluate', 'done', 'failed'].includes(p.step)) throw new Error(`run ${handle.workflowId} reached ${p.step} before the fault could be injected`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`run ${handle.workflowId}: training did not reach the expected point within ${timeoutMs / 1000} s`);
 }

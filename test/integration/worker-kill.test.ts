@@ -3,8 +3,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Client } from '@temporalio/client';
-import { startWorker, temporalClient, testConfig, testEnv, waitFor, type WorkerProcess } from './harness';
-import { progressQuery } from '../../workflows/definitions';
+import { startWorker, temporalClient, testConfig, testEnv, waitForTraining, type WorkerProcess } from './harness';
 import { LAB_CNN_DEFAULTS, type LabCnnRunResult } from '../../lib/pipeline-types';
 import type { trainLabCnn } from '../../workflows';
 
@@ -31,17 +30,7 @@ test('SIGKILL mid-epoch, new worker resumes from the checkpoint', async () => {
   });
 
   // Wait until epoch 2 is under way: epoch 1's checkpoint exists and is in the heartbeat.
-  const progress = await waitFor(
-    'training epoch 2',
-    async () => {
-      const p = await handle.query(progressQuery);
-      const past = p.step === 'evaluate' || p.step === 'done'; // too late: fail now, not at the time-out
-      return past || (p.step === 'train' && (p.detail?.epoch ?? 0) >= 2 && (p.detail?.batch ?? 0) >= 3) ? p : undefined;
-    },
-    240_000,
-    200,
-  );
-  assert.equal(progress.step, 'train', 'training was still running when the worker was to be killed');
+  const progress = await waitForTraining(handle, (p) => p.step === 'train' && (p.detail?.epoch ?? 0) >= 2 && (p.detail?.batch ?? 0) >= 3, 240_000);
   assert.ok(progress.detail!.epoch! < epochs, 'killed before the last epoch');
   await first.stop('SIGKILL');
 
