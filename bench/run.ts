@@ -12,7 +12,7 @@ import sharp from 'sharp';
 import fs = require('node:fs');
 import os = require('node:os');
 import path = require('node:path');
-import { initBackend } from '../lib/tf/backend';
+import { describeBackend, initBackend } from '../lib/tf/backend';
 import { buildLabCnn } from '../lib/models/lab-cnn';
 import { loadBackbone } from '../lib/models/backbone';
 import { predictBatch } from '../lib/models/inference';
@@ -166,12 +166,11 @@ async function main(): Promise<void> {
   const backend = await initBackend({ queue: 'cpu', forced: 'auto' });
   const files = imageFiles(IMAGES);
   const cpuModel = os.cpus()[0]?.model ?? 'unknown CPU';
-  const threads = backend.threads ? `, ${backend.threads} threads` : '';
   const simd = backend.name === 'wasm' ? (tf.env().getBool('WASM_HAS_SIMD_SUPPORT') ? ', SIMD' : ', no SIMD') : '';
   const skipped = backend.tried.filter((t) => t.error).map((t) => `${t.name} not loadable`);
 
   console.log(`machine  ${CORES} cores, ${cpuModel}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${os.platform()} ${os.arch()} ${os.release()}`);
-  console.log(`tl       Node ${process.version}, @tensorflow/tfjs ${tf.version.tfjs}, backend ${backend.name}${threads}${simd}${skipped.length ? ` (${skipped.join(', ')})` : ''}; sharp ${sharp.versions.sharp} / libvips ${sharp.versions.vips}, ${DECODE_CONCURRENCY} files in flight`);
+  console.log(`tl       Node ${process.version}, @tensorflow/tfjs ${tf.version.tfjs}, backend ${describeBackend(backend)}${simd}${skipped.length ? ` (${skipped.join(', ')})` : ''}; sharp ${sharp.versions.sharp} / libvips ${sharp.versions.vips}, ${DECODE_CONCURRENCY} files in flight`);
   console.log(peer.unavailable
     ? `PyTorch  n/a: ${peer.unavailable}`
     : `PyTorch  Python ${peer.python}, torch ${peer.torch}, CPU, ${peer.torchThreads} threads, oneDNN ${peer.mkldnn ? 'on' : 'off'}; Pillow ${peer.pillow}, ${peer.ingestWorkers} worker processes`);

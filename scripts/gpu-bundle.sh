@@ -2,19 +2,14 @@
 # Builds dist-bundle/tl-gpu-worker-<version>-linux-x64.tar.xz: a GPU worker for a Linux x64
 # machine with no Node.js and no network. It holds this machine's node binary, the compiled
 # app, production node_modules, and WebGPU through Dawn (the `webgpu` package) with tfjs's
-# WebGPU backend. Those two are GPU-only and large, so they are not project dependencies:
-# they are fetched here, at pinned versions, and checked against their registry checksums.
+# WebGPU backend (pinned and checksummed in gpu-packages.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 
 LIMIT_MIB=64
 XZ_LEVEL=${TL_BUNDLE_XZ_LEVEL:-9}
-# name@version  sha512 integrity (npm view <name>@<version> dist.integrity)
-GPU_PACKAGES=(
-  "webgpu@0.6.2 sha512-3L4GfmqJLvYUIEWJngEQY+2HQiUlAFkg8+P8NDDj3Xx5hHHIFO/r8JW+ynfqBj7kHN4mbnwO74uB+lrRtLhp4Q=="
-  "@tensorflow/tfjs-backend-webgpu@4.22.0 sha512-lvIc7Af4Tl2BCdYp43iQmSCRq3asaKT0q2xaErphXiUZ+jqeB0bQa0ZvQys1Xatvto0U4/c90DVsHPfvkn5ftg=="
-)
+source scripts/gpu-packages.sh
 
 [ "$(uname -s)-$(uname -m)" = Linux-x86_64 ] || { echo "gpu-bundle: builds on Linux x86_64 only (it ships this machine's node)" >&2; exit 2; }
 VERSION=$(node -p "require('./package.json').version")
@@ -42,20 +37,7 @@ echo "== production node_modules (npm ci --omit=dev)"
 rm "$APP/package-lock.json"
 
 echo "== GPU packages"
-for entry in "${GPU_PACKAGES[@]}"; do
-  spec=${entry% *}
-  want=${entry#* }
-  pkg=${spec%@*}
-  tgz=$CACHE/$(echo "${pkg#@}" | tr / -)-${spec##*@}.tgz
-  [ -f "$tgz" ] || (cd "$CACHE" && npm pack --silent "$spec" >/dev/null)
-  got="sha512-$(openssl dgst -sha512 -binary "$tgz" | base64 -w0)"
-  if [ "$got" != "$want" ]; then
-    echo "gpu-bundle: $tgz has checksum $got, expected $want; delete it and retry" >&2
-    exit 1
-  fi
-  mkdir -p "$APP/node_modules/$pkg"
-  tar -xzf "$tgz" -C "$APP/node_modules/$pkg" --strip-components=1
-done
+stage_gpu_packages "$APP/node_modules" "$CACHE"
 
 echo "== pruning"
 NM=$APP/node_modules

@@ -17,6 +17,12 @@ if [ "${TL_NATIVE_BACKEND:-1}" != 0 ]; then
   bash scripts/native-backend.sh || echo "setup: native TensorFlow backend unavailable; workers will use wasm"
 fi
 
+# Optional: WebGPU (Dawn) with a software Vulkan driver, so the GPU route is tested without a
+# GPU; TL_WEBGPU_BACKEND=0 skips it.
+if [ "${TL_WEBGPU_BACKEND:-1}" != 0 ]; then
+  bash scripts/webgpu-backend.sh >/dev/null || echo "setup: webgpu backend unavailable; its tests will be skipped"
+fi
+
 if [ ! -f /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ] && [ -z "${TL_FASHION_MNIST_DIR:-}" ]; then
   echo "setup: installing Debian's dataset-fashion-mnist"
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"

@@ -3,7 +3,7 @@
 import { NativeConnection, Worker, Runtime, makeTelemetryFilterString } from '@temporalio/worker';
 import type { Config } from '../lib/config';
 import { ArtifactStore } from '../lib/store';
-import { initBackend } from '../lib/tf/backend';
+import { describeBackend, initBackend } from '../lib/tf/backend';
 import { createActivities } from '../activities';
 
 export type QueueKind = 'cpu' | 'gpu';
@@ -20,7 +20,7 @@ let runtimeInstalled = false;
 export async function createWorker(config: Config, queue: QueueKind, log: (line: string) => void): Promise<WorkerHandle> {
   const backend = await initBackend({ queue, forced: config.backend });
   const tried = backend.tried.map((t) => (t.error ? `${t.name} (unavailable: ${t.error.split('\n')[0]})` : t.name)).join(' → ');
-  log(`backend: ${backend.name}${backend.threads ? `, ${backend.threads} thread(s)` : ''} [tried ${tried}]`);
+  log(`backend: ${describeBackend(backend)} [tried ${tried}]`);
   if (!runtimeInstalled) {
     Runtime.install({ telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'WARN' }) } } });
     runtimeInstalled = true;

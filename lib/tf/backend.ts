@@ -18,6 +18,13 @@ export interface BackendChoice {
   tried: { name: BackendName; error?: string }[];
   /** wasm only: XNNPACK threads in use. */
   threads?: number;
+  /** webgpu only: the adapter Dawn found, as it describes itself. */
+  adapter?: string;
+}
+
+/** One line for logs: "wasm, 2 thread(s)", "webgpu on NVIDIA H100 …". */
+export function describeBackend(choice: BackendChoice): string {
+  return `${choice.name}${choice.threads ? `, ${choice.threads} thread(s)` : ''}${choice.adapter ? ` on ${choice.adapter}` : ''}`;
 }
 
 export function backendPreference(queue: 'cpu' | 'gpu'): BackendName[] {
@@ -29,9 +36,9 @@ export async function initBackend(opts: { queue: 'cpu' | 'gpu'; forced: 'auto' |
   const tried: BackendChoice['tried'] = [];
   for (const name of forced === 'auto' ? backendPreference(queue) : [forced]) {
     try {
-      const { threads } = await load(name, queue);
+      const { threads, adapter } = await load(name, queue, forced === name);
       tried.push({ name });
-      return { name, tried, ...(threads ? { threads } : {}) };
+      return { name, tried, ...(threads ? { threads } : {}), ...(adapter ? { adapter } : {}) };
     } catch (err) {
       const reason = err instanceof Error ? err.message : String(err);
       if (forced !== 'auto') {
@@ -46,18 +53,19 @@ export async function initBackend(opts: { queue: 'cpu' | 'gpu'; forced: 'auto' |
 // A variable module name keeps tsc from needing the optional packages' types.
 const optionalRequire = (id: string): unknown => require(id);
 
-async function load(name: BackendName, queue: 'cpu' | 'gpu'): Promise<{ threads?: number }> {
+async function load(name: BackendName, queue: 'cpu' | 'gpu', forced: boolean): Promise<{ threads?: number; adapter?: string }> {
   switch (name) {
     case 'tensorflow':
       optionalRequire(queue === 'gpu' ? '@tensorflow/tfjs-node-gpu' : '@tensorflow/tfjs-node');
       await activate('tensorflow');
       registerNativeKernels();
       return {};
-    case 'webgpu':
-      await installDawn();
+    case 'webgpu': {
+      const adapter = await installDawn({ allowSoftware: forced });
       optionalRequire('@tensorflow/tfjs-backend-webgpu');
       await activate('webgpu');
-      return {};
+      return { adapter };
+    }
     case 'wasm':
       return loadWasm();
     case 'cpu':
@@ -68,15 +76,21 @@ async function load(name: BackendName, queue: 'cpu' | 'gpu'): Promise<{ threads?
 
 export const NO_WEBGPU_ADAPTER = "Dawn found no WebGPU adapter (Vulkan driver? set VK_DRIVER_FILES to the driver's ICD json)";
 
-type Gpu = { requestAdapter: () => Promise<unknown> };
+/** Why `auto` passes over a CPU-only Vulkan driver such as Mesa's lavapipe. */
+export const softwareAdapterMessage = (adapter: string) =>
+  `Dawn's only adapter runs on the CPU (${adapter}), slower than the CPU backends; TL_BACKEND=webgpu uses it anyway`;
+
+type AdapterInfo = { vendor: string; architecture: string; device: string; description: string; isFallbackAdapter?: boolean };
+type Gpu = { requestAdapter: () => Promise<{ info: AdapterInfo } | null> };
 type Dawn = { create: (flags: string[]) => Gpu; globals: Record<string, unknown> };
 
 /**
  * Node has no WebGPU of its own: the optional `webgpu` package (Dawn, over Vulkan) provides
  * navigator.gpu, which tfjs-backend-webgpu looks for. Checking for an adapter first turns
- * tfjs's vague "WebGPU is not supported" into a reason someone can act on.
+ * tfjs's vague "WebGPU is not supported" into a reason someone can act on. Returns the
+ * adapter's description.
  */
-async function installDawn(): Promise<void> {
+async function installDawn(opts: { allowSoftware: boolean }): Promise<string> {
   const g = globalThis as { navigator?: { gpu?: Gpu } };
   if (!g.navigator?.gpu) {
     const { create, globals } = optionalRequire('webgpu') as Dawn; // an ES module: needs Node >= 20.19 (require of ESM)
@@ -84,7 +98,12 @@ async function installDawn(): Promise<void> {
     // Node 21+ has a read-only navigator: define rather than assign.
     Object.defineProperty(globalThis, 'navigator', { value: { ...g.navigator, gpu: create([]) }, configurable: true, writable: true });
   }
-  if (!(await g.navigator!.gpu!.requestAdapter())) throw new Error(NO_WEBGPU_ADAPTER);
+  const adapter = await g.navigator!.gpu!.requestAdapter();
+  if (!adapter) throw new Error(NO_WEBGPU_ADAPTER);
+  const { description, vendor, device, isFallbackAdapter } = adapter.info;
+  const name = description || [vendor, device].filter(Boolean).join(' ') || 'unnamed adapter';
+  if (isFallbackAdapter && !opts.allowSoftware) throw new Error(softwareAdapterMessage(name));
+  return name;
 }
 
 /** tf.setBackend only logs why a backend failed; on failure, rerun its factory to get the reason. */

@@ -1,5 +1,10 @@
 // The epoch loop shared by every trainer: seeded batch order, per-batch callbacks (for
 // heartbeats and progress), validation and a checkpoint hook at each epoch end.
+//
+// Each step runs tfjs-layers' own train function (what trainOnBatch runs), but the losses
+// are not read back after every batch: reading makes a GPU backend drain its queue, so the
+// CPU cannot record the next step while the GPU computes this one. Losses stay on the
+// device and are read together every `readEvery` batches.
 import * as tf from '@tensorflow/tfjs';
 import type { EpochRecord } from '../report';
 import { seededPermutation } from '../dataset';
@@ -27,58 +32,95 @@ export interface EpochLoop {
   /** Learning rate for an epoch (a schedule); unset keeps the optimizer's own. */
   learningRate?: (epoch: number) => number;
   validate: () => Promise<{ loss: number; accuracy: number }>;
+  /** Called for every batch, in order, once its loss has been read (see readEvery). */
   onBatch?: (progress: BatchProgress) => void;
+  /** Batches between reads of the losses: default 1 on CPU backends, 8 on webgpu. */
+  readEvery?: number;
   /** Called after each epoch (checkpoint here); returning 'stop' ends the loop early. */
   onEpochEnd?: (record: EpochRecord) => Promise<void | 'stop'>;
 }
+
+/** Batches between loss reads when a loop does not say: only GPU backends gain from fewer. */
+export function defaultReadEvery(backend = tf.getBackend()): number {
+  return backend === 'webgpu' || backend === 'webgl' ? 8 : 1;
+}
+
+type TrainFunction = (data: tf.Tensor[]) => tf.Scalar[];
 
 /** Runs the epochs and returns their records. */
 export async function runEpochs(loop: EpochLoop): Promise<EpochRecord[]> {
   const records: EpochRecord[] = [];
   const n = loop.trainIndices.length;
   const batches = Math.ceil(n / loop.batchSize);
+  const readEvery = Math.max(1, Math.floor(loop.readEvery ?? defaultReadEvery()));
   for (let epoch = loop.firstEpoch; epoch <= loop.lastEpoch; epoch++) {
     const started = Date.now();
     if (loop.learningRate) setLearningRate(loop.model.optimizer, loop.learningRate(epoch));
+    // Made per epoch: it captures the weights that are trainable now (stages change them).
+    const train = trainFunction(loop.model);
     // The order depends only on (seed, epoch), so a resumed epoch sees the same batches.
     const order = seededPermutation(n, loop.seed + epoch);
-    let lossSum = 0;
-    let accSum = 0;
-    let seen = 0;
+    const totals = { loss: 0, accuracy: 0, seen: 0 };
+    let unread: { batch: number; size: number; values: tf.Scalar[] }[] = [];
     for (let b = 0; b < batches; b++) {
       const size = Math.min(loop.batchSize, n - b * loop.batchSize);
       const idx = new Uint32Array(size);
       for (let i = 0; i < size; i++) idx[i] = loop.trainIndices[order[b * loop.batchSize + i]];
       const { x, y } = loop.makeBatch(idx);
-      let loss: number;
-      let accuracy: number;
       try {
-        [loss, accuracy] = (await loop.model.trainOnBatch(x, y)) as number[];
+        unread.push({ batch: b + 1, size, values: train([x, y]) });
       } finally {
         x.dispose();
         y.dispose();
       }
-      lossSum += loss * size;
-      accSum += accuracy * size;
-      seen += size;
-      loop.onBatch?.({ epoch, batch: b + 1, batches, loss, accuracy, imagesPerSecond: seen / ((Date.now() - started) / 1000) });
+      if (unread.length === readEvery || b === batches - 1) {
+        await readLosses(unread, (batch, size, loss, accuracy) => {
+          totals.loss += loss * size;
+          totals.accuracy += accuracy * size;
+          totals.seen += size;
+          loop.onBatch?.({ epoch, batch, batches, loss, accuracy, imagesPerSecond: totals.seen / ((Date.now() - started) / 1000) });
+        });
+        unread = [];
+      }
       await yieldToEventLoop();
     }
     const seconds = (Date.now() - started) / 1000;
     const val = await loop.validate();
     const record: EpochRecord = {
       epoch,
-      loss: lossSum / seen,
-      accuracy: accSum / seen,
+      loss: totals.loss / totals.seen,
+      accuracy: totals.accuracy / totals.seen,
       valLoss: val.loss,
       valAccuracy: val.accuracy,
       seconds,
-      imagesPerSecond: seen / seconds,
+      imagesPerSecond: totals.seen / seconds,
     };
     records.push(record);
     if ((await loop.onEpochEnd?.(record)) === 'stop') break;
   }
   return records;
+}
+
+/** tfjs-layers' step for a compiled model; a Sequential trains through the model it wraps. */
+function trainFunction(model: tf.LayersModel): TrainFunction {
+  const compiled = model instanceof tf.Sequential ? (model as unknown as { model: tf.LayersModel }).model : model;
+  return (compiled as unknown as { makeTrainFunction(): TrainFunction }).makeTrainFunction();
+}
+
+/** One read for a group of batches: their [loss, accuracy] scalars stacked into one tensor. */
+async function readLosses(
+  unread: { batch: number; size: number; values: tf.Scalar[] }[],
+  each: (batch: number, size: number, loss: number, accuracy: number) => void,
+): Promise<void> {
+  const scalars = unread.flatMap((u) => u.values);
+  const stacked = tf.stack(scalars);
+  try {
+    const values = await stacked.data();
+    const perBatch = unread[0].values.length; // loss, then the compiled metrics (accuracy first)
+    unread.forEach((u, i) => each(u.batch, u.size, values[i * perBatch], values[i * perBatch + 1] ?? NaN));
+  } finally {
+    tf.dispose([stacked, ...scalars]);
+  }
 }
 
 /**

@@ -1,6 +1,8 @@
 // The offline GPU-worker bundle (scripts/gpu-bundle.sh), unpacked and started with a PATH
 // that has no node: it serves the GPU queue of a real transfer run while a CPU worker from
-// this checkout runs the workflow. Set TL_GPU_BUNDLE to the built .tar.xz to run it.
+// this checkout runs the workflow. Where a Vulkan driver is known (a GPU's, or the software one
+// scripts/webgpu-backend.sh stages) the bundle must fine-tune on webgpu. Set TL_GPU_BUNDLE to
+// the built .tar.xz to run it (scripts/test.sh does).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
@@ -12,6 +14,7 @@ import { REPO_ROOT, runTl, startWorker, temporalClient, testConfig, testEnv, tes
 import { transferKeys } from '../../lib/transfer';
 import type { TransferReport } from '../../lib/transfer-types';
 import { ENV_VARS } from '../../lib/config';
+import { vulkanEnv } from '../software-vulkan';
 
 const BUNDLE = process.env.TL_GPU_BUNDLE;
 const DATA = path.resolve(REPO_ROOT, '../shared/data/datasets/hymenoptera_data');
@@ -21,6 +24,7 @@ const skip = !BUNDLE
   : !(fs.existsSync(DATA) && fs.existsSync(BACKBONE)) && 'needs ../shared/data (hymenoptera_data and mobilenet_v1_0.25_224)';
 
 const env = testEnv();
+const vulkan = vulkanEnv();
 const config = testConfig(env);
 let unpacked: string;
 let bundled: { child: ChildProcess; log: () => string } | undefined;
@@ -42,12 +46,15 @@ after(async () => {
   if (unpacked) fs.rmSync(unpacked, { recursive: true, force: true });
 });
 
-/** Starts the unpacked bundle's launcher with only HOME, the TL_* settings and a PATH without node. */
+/**
+ * Starts the unpacked bundle's launcher with only HOME, the TL_* settings, a PATH without
+ * node and the Vulkan driver, if any (webgpu forced: `auto` passes over a software driver).
+ */
 async function startBundledWorker(): Promise<{ child: ChildProcess; log: () => string }> {
   const [dir] = fs.readdirSync(unpacked);
   const tlVars = Object.fromEntries(Object.keys(ENV_VARS).flatMap((k) => (env[k] ? [[k, env[k]]] : [])));
   const child = spawn(path.join(unpacked, dir, 'tl-gpu'), [], {
-    env: { HOME: os.homedir(), PATH: '/nonexistent', ...tlVars },
+    env: { HOME: os.homedir(), PATH: '/nonexistent', ...tlVars, ...vulkan, ...(vulkan.VK_DRIVER_FILES ? { TL_BACKEND: 'webgpu' } : {}) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let log = '';
@@ -65,8 +72,8 @@ test('the unpacked bundle runs without a system node and fine-tunes on the GPU q
   const started = Date.now();
   bundled = await startBundledWorker();
   const startSeconds = (Date.now() - started) / 1000;
-  // No GPU here: it says which backend it picked and why the others were passed over.
-  assert.match(bundled.log(), /backend: (tensorflow|webgpu|wasm|cpu)[^\n]*\[tried /);
+  // It says which backend it picked and why the others were passed over.
+  assert.match(bundled.log(), vulkan.VK_DRIVER_FILES ? /backend: webgpu on [^\n]+\[tried webgpu\]/ : /backend: (tensorflow|webgpu|wasm|cpu)[^\n]*\[tried /);
   assert.match(bundled.log(), new RegExp(`worker serving task queue ${config.taskQueues.gpu} `));
 
   const id = `test-gpu-bundle-${Date.now().toString(36)}`;

@@ -66,12 +66,13 @@ export async function assertLabCnnStepMatchesCpu(backend: string): Promise<void>
   const step = async (name: string, optimizer: () => tf.Optimizer) => {
     await tf.setBackend(name);
     const model = labCnn();
+    // Values are read with data(), not dataSync(): webgpu in Node has no synchronous read.
     if (initial) model.setWeights(initial.map((w, i) => tf.tensor(w, model.getWeights()[i].shape)));
-    else initial = model.getWeights().map((w) => w.dataSync() as Float32Array);
+    else initial = await Promise.all(model.getWeights().map((w) => w.data() as Promise<Float32Array>));
     model.compile({ optimizer: optimizer(), loss: 'categoricalCrossentropy' });
     const ys = tf.oneHot(tf.tensor1d(labels, 'int32'), 10);
     const loss = (await model.trainOnBatch(tensorOf(x), ys)) as number;
-    const weights = model.weights.map((w) => ({ name: w.name, values: w.read().dataSync() as Float32Array }));
+    const weights = await Promise.all(model.weights.map(async (w) => ({ name: w.name, values: (await w.read().data()) as Float32Array })));
     model.dispose();
     return { loss, weights };
   };
