@@ -22,6 +22,7 @@ REPEATS = int(os.environ.get("TL_BENCH_REPEATS", "5"))
 MIN_SECONDS = float(os.environ.get("TL_BENCH_MIN_SECONDS", "1.5"))
 CORES = len(os.sched_getaffinity(0))
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+GPU_BATCHES = (256, 1024)
 IMAGES_DIR = os.environ.get("TL_BENCH_IMAGES", os.path.join(REPO, "../shared/data/datasets/hymenoptera_data"))
 
 
@@ -154,6 +155,16 @@ def main():
     labels = torch.randint(0, 2, (32,))
     results["fineTune"] = measure(train_step(ft, torch.optim.Adam(params, 1e-4), x, labels), 32)
 
+    # The GPU route's peer: the lab CNN trained on CUDA, where there is a CUDA device.
+    cuda = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
+    if cuda:
+        dev = torch.device("cuda")
+        for batch in GPU_BATCHES:
+            model = lab_cnn().to(dev).train()
+            x = torch.rand(batch, 1, 28, 28, device=dev)
+            labels = torch.randint(0, 10, (batch,), device=dev)
+            results[f"labCnnTrainGpu{batch}"] = measure(train_step(model, torch.optim.Adam(model.parameters(), 1e-3), x, labels), batch)
+
     files = image_files()
     cursor = [0]
     with multiprocessing.get_context("fork").Pool(CORES) as pool:
@@ -168,6 +179,7 @@ def main():
         "torch": torch_version(),
         "torchThreads": torch.get_num_threads(),
         "mkldnn": torch.backends.mkldnn.is_available(),
+        "cuda": cuda,
         "pillow": PIL.__version__,
         "ingestWorkers": CORES,
         "imageFiles": len(files),

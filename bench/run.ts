@@ -19,6 +19,7 @@ import { predictBatch } from '../lib/models/inference';
 import { applyStage, buildFineTuneModel, HEAD_LAYER_NAME } from '../lib/models/fine-tune';
 import { imageToTensorBytes } from '../lib/images/decode';
 import { mapLimit } from '../lib/images/scan';
+import { runEpochs } from '../lib/training/epochs';
 
 const REPO = path.resolve(__dirname, '..', '..');
 const MODEL = process.env.TL_BENCH_MODEL ?? path.resolve(REPO, '../shared/data/models/mobilenet_v1_0.25_224');
@@ -87,6 +88,49 @@ async function labCnnInfer(): Promise<Measurement> {
   return m;
 }
 
+/**
+ * The GPU route: the lab CNN trained on webgpu the way a GPU worker trains, through runEpochs
+ * (losses read once per 8 batches). One step is an epoch of 8 batches.
+ */
+async function webgpuTrain(batch: number): Promise<Measurement> {
+  const model = buildLabCnn(42);
+  model.compile({ optimizer: tf.train.adam(1e-3), loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
+  const x = tf.randomUniform([batch, 28, 28, 1], 0, 1, 'float32', 1);
+  const y = randomLabels(batch, 10);
+  const batches = 8;
+  const m = await measure(
+    () =>
+      runEpochs({
+        model,
+        trainIndices: Uint32Array.from({ length: batches * batch }, (_, i) => i),
+        batchSize: batch,
+        firstEpoch: 1,
+        lastEpoch: 1,
+        seed: 1,
+        makeBatch: () => ({ x: x.clone(), y: y.clone() }),
+        validate: async () => ({ loss: 0, accuracy: 0 }),
+      }),
+    batches * batch,
+  );
+  tf.dispose([x, y]);
+  model.dispose();
+  return m;
+}
+
+/**
+ * webgpu as a GPU worker's `auto` picks it (a hardware adapter). A software adapter (lavapipe)
+ * only with TL_BENCH_WEBGPU=1: it measures the route, not a GPU. TL_BENCH_WEBGPU=0 skips it.
+ */
+async function webgpuBackend(): Promise<{ adapter?: string; skipped?: string }> {
+  if (process.env.TL_BENCH_WEBGPU === '0') return { skipped: 'TL_BENCH_WEBGPU=0' };
+  const auto = await initBackend({ queue: 'gpu', forced: 'auto' }).catch(() => null);
+  if (auto?.name === 'webgpu') return { adapter: auto.adapter };
+  const why = auto?.tried.find((t) => t.name === 'webgpu')?.error ?? 'not loadable';
+  if (process.env.TL_BENCH_WEBGPU !== '1') return { skipped: why };
+  const forced = await initBackend({ queue: 'gpu', forced: 'webgpu' }).catch((err: Error) => err);
+  return forced instanceof Error ? { skipped: forced.message } : { adapter: forced.adapter };
+}
+
 function randomPixels(n: number): Uint8Array {
   const bytes = new Uint8Array(n);
   for (let i = 0; i < n; i++) bytes[i] = (i * 2654435761) >>> 24;
@@ -146,6 +190,8 @@ interface PeerReport {
   torch?: string;
   torchThreads?: number;
   mkldnn?: boolean;
+  /** The CUDA device the GPU figures ran on; null without one. */
+  cuda?: string | null;
   pillow?: string;
   ingestWorkers?: number;
   results?: Record<string, Measurement>;
@@ -184,15 +230,27 @@ async function main(): Promise<void> {
   tl.fineTune = ft.m;
   tl.ingest = await ingest(files);
 
-  const rows: [string, string][] = [
-    ['labCnnTrain', 'lab CNN training, batch 256, Adam'],
-    ['labCnnInfer', 'lab CNN inference, batch 1000'],
-    ['mobilenetFeatures', 'MobileNet V1 0.25 features 224², batch 32'],
-    ['fineTune', `fine-tuning MobileNet V1 0.25, top ${ft.trainable - 1} + head, batch 32`],
-    ['ingest', 'ingestion: JPEG decode + resize 224² (sharp | Pillow)'],
+  // [id, label, the peer's id for the same work]
+  const rows: [string, string, string][] = [
+    ['labCnnTrain', 'lab CNN training, batch 256, Adam', 'labCnnTrain'],
+    ['labCnnInfer', 'lab CNN inference, batch 1000', 'labCnnInfer'],
+    ['mobilenetFeatures', 'MobileNet V1 0.25 features 224², batch 32', 'mobilenetFeatures'],
+    ['fineTune', `fine-tuning MobileNet V1 0.25, top ${ft.trainable - 1} + head, batch 32`, 'fineTune'],
+    ['ingest', 'ingestion: JPEG decode + resize 224² (sharp | Pillow)', 'ingest'],
   ];
-  const results = rows.map(([id, label]) => {
-    const p = peer.results?.[id];
+
+  const gpu = await webgpuBackend();
+  if (gpu.skipped) console.log(`webgpu   not measured: ${gpu.skipped}`);
+  else {
+    console.log(`webgpu   ${gpu.adapter}; PyTorch ${peer.cuda ? `on CUDA (${peer.cuda})` : 'has no CUDA device: its CPU figure is shown'}`);
+    for (const batch of peer.cuda ? [256, 1024] : [256]) {
+      tl[`labCnnTrainWebgpu${batch}`] = await webgpuTrain(batch);
+      rows.push([`labCnnTrainWebgpu${batch}`, `lab CNN training on webgpu, batch ${batch} (PyTorch on ${peer.cuda ? 'CUDA' : 'CPU'})`, peer.cuda ? `labCnnTrainGpu${batch}` : 'labCnnTrain']);
+    }
+  }
+
+  const results = rows.map(([id, label, peerId]) => {
+    const p = peer.results?.[peerId];
     return { id, label, unit: 'images/s', tl: tl[id], pytorch: p ?? null, ratio: p ? tl[id].median / p.median : null };
   });
 
@@ -211,7 +269,7 @@ async function main(): Promise<void> {
     timestamp: stamp,
     machine: { cores: CORES, cpu: cpuModel, memGiB: Math.round(os.totalmem() / 2 ** 30), platform: `${os.platform()} ${os.arch()} ${os.release()}` },
     protocol: { warmupSteps: WARMUP, repeats: REPEATS, minSecondsPerRepeat: MIN_SECONDS, statistic: 'median' },
-    tl: { node: process.version, tfjs: tf.version.tfjs, backend, sharp: sharp.versions.sharp, libvips: sharp.versions.vips, decodeConcurrency: DECODE_CONCURRENCY },
+    tl: { node: process.version, tfjs: tf.version.tfjs, backend, webgpu: gpu, sharp: sharp.versions.sharp, libvips: sharp.versions.vips, decodeConcurrency: DECODE_CONCURRENCY },
     pytorch: { ...peer, results: undefined },
     inputs: { model: MODEL, images: IMAGES, imageFiles: files.length },
     results,

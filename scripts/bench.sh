@@ -2,7 +2,8 @@
 # `npm run bench`: tl's throughput next to PyTorch's for the same work, measured in one run
 # on this machine. The peer is Debian's python3-torch + python3-pil under /usr/bin/python3
 # (installed here if missing); it runs first, then bench/run.ts measures tl and prints the
-# table. Results: $TL_BENCH_OUT (default /tmp/tl-bench)/<timestamp>.json and latest.json.
+# table. With a GPU (webgpu through Dawn) it adds the lab CNN trained on webgpu, next to PyTorch
+# on CUDA when the peer has a CUDA device. Results: $TL_BENCH_OUT (default /tmp/tl-bench)/<timestamp>.json and latest.json.
 set -euo pipefail
 # Native TensorFlow (when installed) prints informational lines unless told not to.
 export TF_CPP_MIN_LOG_LEVEL="${TF_CPP_MIN_LOG_LEVEL:-2}"
@@ -23,6 +24,12 @@ if ! peer_ok; then
   echo "bench: installing the PyTorch peer (Debian python3-torch python3-pil)"
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
   { $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq python3-torch python3-pil; } >/dev/null 2>&1 || true
+fi
+
+# The GPU route is measured when Dawn finds a GPU; TL_BENCH_WEBGPU=1 also takes the software
+# Vulkan driver that scripts/webgpu-backend.sh stages (the route's cost without a GPU).
+if [ "${TL_BENCH_WEBGPU:-}" = 1 ] && [ -z "${VK_DRIVER_FILES:-}" ]; then
+  VK_DRIVER_FILES=$(bash scripts/webgpu-backend.sh) && export VK_DRIVER_FILES XDG_RUNTIME_DIR=${XDG_RUNTIME_DIR:-/tmp}
 fi
 
 tmp=$(mktemp -d)
