@@ -12,6 +12,7 @@ import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
 import { ConfigError } from '../config';
 import { foldedWeights, type LogisticRegressionModel } from './logistic-regression';
+import { foldFrozenPrefix } from './fold-batch-norm';
 
 export type Unfreeze = 'head' | 'all' | { topLayers: number } | { blocks: string[] };
 
@@ -175,12 +176,15 @@ function unfrozenBody(body: Layer[], unfreeze: Unfreeze): Set<Layer> {
 }
 
 const ownedOptimizers = new WeakSet<tf.Optimizer>();
+/** Undoes the folding of the model's current stage (see foldFrozenPrefix). */
+const unfoldStage = new WeakMap<tf.LayersModel, () => void>();
 
 /**
  * Sets `trainable` on every layer for the stage (head layers always train), puts frozen BN
- * layers in inference mode (unfrozen ones back to normal), and recompiles with a fresh
- * Adam at the stage's learning rate (the previous stage's moments belong to other
- * weights). Returns how many weight-bearing layers now train.
+ * layers in inference mode (unfrozen ones back to normal), folds the batch norms of the frozen
+ * layers below all trained ones into their convolutions (they only compute features), and
+ * recompiles with a fresh Adam at the stage's learning rate (the previous stage's moments
+ * belong to other weights). Returns how many weight-bearing layers now train.
  */
 export function applyStage(model: tf.LayersModel, stage: Stage, headLayerNames: string[]): number {
   const leaves = leafLayers(model);
@@ -190,6 +194,8 @@ export function applyStage(model: tf.LayersModel, stage: Stage, headLayerNames: 
   }
   const body = leaves.filter((l) => !head.has(l.name));
   const unfrozen = unfrozenBody(body, stage.unfreeze);
+  unfoldStage.get(model)?.(); // first: folding wraps the calls that inference mode sets
+  unfoldStage.delete(model);
   // A nested model's trainable=false hides all its layers' weights: keep containers on and
   // decide per leaf. (Setting a container's flag resets its layers', so do it first.)
   for (const m of [model, ...nestedModels(model)]) m.trainable = true;
@@ -197,6 +203,7 @@ export function applyStage(model: tf.LayersModel, stage: Stage, headLayerNames: 
     layer.trainable = head.has(layer.name) || unfrozen.has(layer);
     if (isBatchNorm(layer)) setBatchNormInferenceMode(layer, !layer.trainable);
   }
+  unfoldStage.set(model, foldFrozenPrefix(model).undo);
   const previous = model.optimizer;
   if (previous && ownedOptimizers.has(previous)) previous.dispose();
   const optimizer = tf.train.adam(stage.learningRate);

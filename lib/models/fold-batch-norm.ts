@@ -4,6 +4,10 @@
 // so the normalisation and activation passes over every activation map disappear. The layers
 // keep their own weights; only their inference path changes, and training mode (should anyone
 // train this instance) still runs the original layers.
+//
+// Fine-tuning folds too, in training mode, where it is exact: the frozen layers below every
+// trained one (their batch norms use the moving statistics, and no gradient passes through
+// them). Each stage refolds, as it changes what is frozen.
 import * as tf from '@tensorflow/tfjs';
 import { isChannelsLastAxis } from '../tf/batch-norm-axis';
 
@@ -55,10 +59,19 @@ function allLayers(model: tf.LayersModel): AnyLayer[] {
   return model.layers.flatMap((l) => (l instanceof tf.LayersModel ? allLayers(l) : [l as AnyLayer]));
 }
 
-/** Folds every conv → batch norm [→ ReLU/ReLU6] chain of `model`; returns how many were folded. */
-export function foldBatchNormForInference(model: tf.LayersModel): number {
-  let folded = 0;
-  for (const layer of allLayers(model)) {
+interface Chain {
+  conv: ConvLayer;
+  bn: BatchNormLayer;
+  /** The activation layer fused into the convolution, if any. */
+  act?: AnyLayer;
+  activation: FusedActivation;
+  depthwise: boolean;
+}
+
+/** Every conv → batch norm [→ ReLU/ReLU6] chain whose links have no other consumer. */
+function chainsOf(layers: AnyLayer[]): Chain[] {
+  const chains: Chain[] = [];
+  for (const layer of layers) {
     const cls = layer.getClassName();
     if (cls !== 'Conv2D' && cls !== 'DepthwiseConv2D') continue;
     const conv = layer as ConvLayer;
@@ -68,14 +81,40 @@ export function foldBatchNormForInference(model: tf.LayersModel): number {
     if (!isChannelsLastAxis(bn.axis)) continue;
     const act = onlyConsumer(bn);
     const activation = fusableActivation(act) ?? 'linear';
-    fold(conv, bn, activation === 'linear' ? undefined : act, activation, cls === 'DepthwiseConv2D');
-    folded++;
+    chains.push({ conv, bn, act: activation === 'linear' ? undefined : act, activation, depthwise: cls === 'DepthwiseConv2D' });
   }
-  return folded;
+  return chains;
 }
 
-function fold(conv: ConvLayer, bn: BatchNormLayer, act: AnyLayer | undefined, activation: FusedActivation, depthwise: boolean): void {
-  const { filter, bias } = tf.tidy(() => {
+/** Folds every conv → batch norm [→ ReLU/ReLU6] chain of `model`; returns how many were folded. */
+export function foldBatchNormForInference(model: tf.LayersModel): number {
+  const chains = chainsOf(allLayers(model));
+  for (const chain of chains) fold(chain, 'inference');
+  return chains.length;
+}
+
+/**
+ * Folds, in training mode as well, the chains that lie before the first trainable layer (in
+ * the model's topological order nothing they compute depends on a trained weight, so no
+ * gradient flows through them). Call once frozen batch norms are in inference mode, as
+ * applyStage leaves them. `undo` restores the layers, for the next stage.
+ */
+export function foldFrozenPrefix(model: tf.LayersModel): { folded: number; undo: () => void } {
+  const layers = allLayers(model);
+  const firstTrained = layers.findIndex((l) => l.trainable && l.weights.length > 0);
+  const frozen = new Set(firstTrained < 0 ? layers : layers.slice(0, firstTrained));
+  const chains = chainsOf(layers).filter((c) => frozen.has(c.conv) && frozen.has(c.bn) && (!c.act || frozen.has(c.act)));
+  const undos = chains.map((chain) => fold(chain, 'always'));
+  return { folded: chains.length, undo: () => undos.reverse().forEach((u) => u()) };
+}
+
+type WeightSource = { read(): tf.Tensor } | null | undefined;
+/** A tensor's storage id: a variable's changes whenever it is assigned (setWeights, loadWeights, training). */
+const storageId = (w: WeightSource) => (w ? (w.read() as unknown as { dataId: object }).dataId : null);
+
+/** W' and b' of a chain, from its current weights. */
+function foldedWeights({ conv, bn, depthwise }: Chain): { filter: tf.Tensor4D; bias: tf.Tensor1D } {
+  return tf.tidy(() => {
     const variance = bn.movingVariance.read();
     const gamma = bn.gamma ? bn.gamma.read() : tf.onesLike(variance);
     const beta = bn.beta ? bn.beta.read() : tf.zerosLike(variance);
@@ -89,21 +128,53 @@ function fold(conv: ConvLayer, bn: BatchNormLayer, act: AnyLayer | undefined, ac
       bias: tf.keep(tf.add(beta, tf.mul(tf.sub(convBias, bn.movingMean.read()), scale)) as tf.Tensor1D),
     };
   });
+}
+
+/** Replaces the chain's calls by one fused convolution (in inference only, or always); returns an undo. */
+function fold(chain: Chain, when: 'inference' | 'always'): () => void {
+  const { conv, bn, act, activation, depthwise } = chain;
+  // Folded weights are recomputed whenever a source weight was reassigned since (a checkpoint
+  // loaded after folding, or training-mode calls that moved the statistics).
+  const sources: WeightSource[] = [depthwise ? conv.depthwiseKernel : conv.kernel, conv.bias, bn.gamma, bn.beta, bn.movingMean, bn.movingVariance];
+  let cached: { filter: tf.Tensor4D; bias: tf.Tensor1D; ids: (object | null)[] } | null = null;
+  const current = () => {
+    const ids = sources.map(storageId);
+    if (!cached || ids.some((id, i) => id !== cached!.ids[i])) {
+      if (cached) tf.dispose([cached.filter, cached.bias]);
+      cached = { ...foldedWeights(chain), ids };
+    }
+    return cached;
+  };
+  current();
   const strides = conv.strides as [number, number];
   const dilations = (Array.isArray(conv.dilationRate) ? conv.dilationRate : [conv.dilationRate, conv.dilationRate]) as [number, number];
-  const [convCall, bnCall, actCall] = [conv.call, bn.call, act?.call];
+  const folded = (kwargs: Kwargs) => when === 'always' || !kwargs?.training;
+  const links = [conv, bn, ...(act ? [act] : [])];
+  // What each layer ran before (its prototype's call, or an own override such as a frozen
+  // batch norm's), and whether that was an own property, so undo can put it back.
+  const before = links.map((l) => ({ call: l.call, own: Object.getOwnPropertyDescriptor(l, 'call') }));
   conv.call = function (inputs, kwargs) {
-    if (kwargs?.training) return convCall.call(this, inputs, kwargs);
+    if (!folded(kwargs)) return before[0].call.call(this, inputs, kwargs);
     const x = (Array.isArray(inputs) ? inputs[0] : inputs) as tf.Tensor4D;
+    const { filter, bias } = current();
     return depthwise
       ? tf.fused.depthwiseConv2d({ x, filter, strides, pad: conv.padding, dilations, bias, activation })
       : tf.fused.conv2d({ x, filter, strides, pad: conv.padding, dilations, bias, activation });
   };
-  const passThrough = (original: CallFn): CallFn =>
-    function (this: AnyLayer, inputs, kwargs) {
-      if (kwargs?.training) return original.call(this, inputs, kwargs);
+  links.slice(1).forEach((layer, i) => {
+    const original = before[i + 1].call;
+    layer.call = function (this: AnyLayer, inputs, kwargs) {
+      if (!folded(kwargs)) return original.call(this, inputs, kwargs);
       return Array.isArray(inputs) ? inputs[0]! : inputs;
     };
-  bn.call = passThrough(bnCall);
-  if (act && actCall) act.call = passThrough(actCall);
+  });
+  return () => {
+    links.forEach((layer, i) => {
+      const own = before[i].own;
+      if (own) Object.defineProperty(layer, 'call', own);
+      else delete (layer as Partial<AnyLayer>).call;
+    });
+    if (cached) tf.dispose([cached.filter, cached.bias]);
+    cached = null;
+  };
 }

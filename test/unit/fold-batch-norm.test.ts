@@ -1,8 +1,10 @@
-// Folding batch norm into the convolutions of an inference-only backbone: same outputs, fewer ops.
+// Folding batch norm into the convolutions of an inference-only backbone, and of the frozen
+// layers of a fine-tuning stage: same outputs and training steps, fewer ops.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { foldBatchNormForInference } from '../../lib/models/fold-batch-norm';
+import { HEAD_LAYER_NAME, applyStage, buildFineTuneModel, setBatchNormInferenceMode } from '../../lib/models/fine-tune';
 import { assertClose, randn, tensorOf } from './backend-compare';
 
 /** conv(bias) → BN → relu6 → depthwise → BN → relu → conv → BN → (branch) → pooled features. */
@@ -54,4 +56,62 @@ test('folded inference gives the same features with no batch-norm kernels; train
   // Training mode (batch statistics) runs the original layers: the same as an unfolded twin.
   const trained = (model.apply(x, { training: true }) as tf.Tensor).dataSync() as Float32Array;
   assertClose(trained, (twin.apply(x, { training: true }) as tf.Tensor).dataSync() as Float32Array, 'training mode', 1e-6);
+});
+
+test('fine-tuning stages fold the frozen layers below the trained ones: same steps as unfolded, refolded per stage', async () => {
+  await tf.setBackend('cpu');
+  const model = buildFineTuneModel(network(), 2, { seed: 1 });
+  const twin = buildFineTuneModel(network(), 2, { seed: 1 });
+  twin.setWeights(model.getWeights());
+  const x = tensorOf(randn([4, 9, 9, 3], 11));
+  const y = tf.oneHot(tf.tensor1d([0, 1, 1, 0], 'int32'), 2);
+  // A training-mode call moves trained batch norms' statistics: make it on the twin too.
+  const bnKernels = async (m: tf.LayersModel) => {
+    twin.apply(x, { training: true });
+    return (await tf.profile(() => m.apply(x, { training: true }) as tf.Tensor)).kernels.filter((k) => k.name === 'FusedBatchNorm').length;
+  };
+  /** The stage by hand, without folding: what applyStage meant before it folded. */
+  const twinStage = (trained: string[], learningRate: number) => {
+    for (const layer of twin.layers) {
+      layer.trainable = layer.name === HEAD_LAYER_NAME || trained.includes(layer.name);
+      if (layer.getClassName() === 'BatchNormalization') setBatchNormInferenceMode(layer, !layer.trainable);
+    }
+    twin.compile({ optimizer: tf.train.adam(learningRate), loss: 'categoricalCrossentropy' });
+  };
+  const stepBoth = async (what: string) => {
+    const [a, b] = [(await model.trainOnBatch(x, y)) as number[], (await twin.trainOnBatch(x, y)) as unknown as number];
+    assert.ok(Math.abs(a[0] - b) < 1e-5, `${what}: loss ${a[0]} vs ${b}`);
+    const [mw, tw] = [model.getWeights(), twin.getWeights()];
+    mw.forEach((w, i) => {
+      // A conv bias that a training-mode batch norm cancels gets a gradient of rounding noise,
+      // and Adam's first step is ≈ lr·sign(g): not comparable.
+      if (/^c[14]\/bias/.test(model.weights[i].name) && what === 'all stage') return;
+      assertClose(w.dataSync() as Float32Array, tw[i].dataSync() as Float32Array, `${what}: ${model.weights[i].name}`, 1e-5);
+    });
+  };
+
+  // Head only: the whole body is frozen; c1, d2 and c3 fold (c4 feeds two layers).
+  applyStage(model, { name: 'head', unfreeze: 'head', epochs: 1, learningRate: 0.01 }, [HEAD_LAYER_NAME]);
+  twinStage([], 0.01);
+  assert.equal(await bnKernels(model), 1, 'only bn4 runs in training mode');
+  await stepBoth('head stage');
+
+  // The top 4 weight-bearing layers (c3, bn3, c4, bn4) train: c1 and d2 stay folded.
+  applyStage(model, { name: 'top', unfreeze: { topLayers: 4 }, epochs: 1, learningRate: 0.01 }, [HEAD_LAYER_NAME]);
+  twinStage(['c3', 'bn3', 'c4', 'bn4'], 0.01);
+  assert.equal(await bnKernels(model), 2, 'bn3 and bn4 run; bn1 and bn2 are folded');
+  await stepBoth('top stage');
+
+  // Weights loaded after folding (a resumed checkpoint) are what the folded layers use.
+  const c1 = tf.mul(model.getLayer('c1').getWeights()[0], 1.5);
+  model.getLayer('c1').setWeights([c1, model.getLayer('c1').getWeights()[1]]);
+  twin.getLayer('c1').setWeights([c1, twin.getLayer('c1').getWeights()[1]]);
+  await stepBoth('after loading weights');
+
+  // Everything trains: nothing stays folded, batch norms use batch statistics again.
+  applyStage(model, { name: 'all', unfreeze: 'all', epochs: 1, learningRate: 0.001 }, [HEAD_LAYER_NAME]);
+  for (const layer of twin.layers) if (layer.getClassName() === 'BatchNormalization') setBatchNormInferenceMode(layer, false);
+  twinStage(twin.layers.map((l) => l.name), 0.001);
+  assert.equal(await bnKernels(model), 4);
+  await stepBoth('all stage');
 });
