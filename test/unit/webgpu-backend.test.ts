@@ -94,7 +94,21 @@ test('runEpochs on webgpu (losses read every 8 batches) reports what cpu reports
     model.dispose();
     return { losses: Float32Array.from(losses), epochLosses: Float32Array.from(records.map((r) => r.loss)) };
   };
-  const gpu = await train('webgpu');
+  // Count the GPU → CPU reads: one per 8 batches, and one for each epoch's last few.
+  const buffer = (globalThis as unknown as { GPUBuffer: { prototype: { mapAsync: (...a: unknown[]) => Promise<void> } } }).GPUBuffer.prototype;
+  const mapAsync = buffer.mapAsync;
+  let reads = 0;
+  buffer.mapAsync = function (this: unknown, ...args: unknown[]) {
+    reads++;
+    return mapAsync.apply(this, args);
+  };
+  let gpu;
+  try {
+    gpu = await train('webgpu');
+  } finally {
+    buffer.mapAsync = mapAsync;
+  }
+  assert.equal(reads, 4, '10 batches per epoch: reads after batches 8 and 10, in each of 2 epochs');
   const cpu = await train('cpu');
   assert.equal(gpu.losses.length, 20);
   assertClose(gpu.losses, cpu.losses, 'batch losses', 1e-4);
