@@ -4,6 +4,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import * as path from 'node:path';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
+import { defaultPayloadConverter, type Payload } from '@temporalio/common';
 import { loadConfig, type Config } from '../../lib/config';
 import { ArtifactStore } from '../../lib/store';
 import type { RunProgress } from '../../lib/pipeline-types';
@@ -108,4 +109,16 @@ export async function waitForTraining(handle: WorkflowHandle, ready: (p: RunProg
     await new Promise((r) => setTimeout(r, 200));
   }
   throw new Error(`run ${handle.workflowId}: training did not reach the expected point within ${timeoutMs / 1000} s`);
+}
+
+/**
+ * The heartbeat details the server holds for the run's pending activity of this type: what a
+ * retried attempt would resume from. Heartbeats reach the server throttled (every 2 s), so a
+ * kill test waits for these rather than for the worker's own progress.
+ */
+export async function serverHeartbeat<T>(handle: WorkflowHandle, activityType: string): Promise<T | undefined> {
+  const { raw } = await handle.describe();
+  const pending = raw.pendingActivities?.find((a) => a.activityType?.name === activityType);
+  const payload = pending?.heartbeatDetails?.payloads?.[0];
+  return payload ? defaultPayloadConverter.fromPayload<T>(payload as Payload) : undefined;
 }

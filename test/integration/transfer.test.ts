@@ -6,12 +6,12 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Client } from '@temporalio/client';
-import { REPO_ROOT, runTl, startWorker, temporalClient, testConfig, testEnv, testStore, waitFor, type WorkerProcess } from './harness';
+import { REPO_ROOT, runTl, serverHeartbeat, startWorker, temporalClient, testConfig, testEnv, testStore, waitFor, waitForTraining, type WorkerProcess } from './harness';
 import { transferKeys } from '../../lib/transfer';
 import type { TransferReport, TransferRunResult } from '../../lib/transfer-types';
 import { TRANSFER_DEFAULTS } from '../../lib/pipeline-types';
-import { progressQuery } from '../../workflows/definitions';
 import type { transferLearning } from '../../workflows';
+import type { FineTuneHeartbeat } from '../../activities/fine-tune';
 
 const DATA = path.resolve(REPO_ROOT, '../shared/data/datasets/hymenoptera_data');
 const BACKBONE = path.resolve(REPO_ROOT, '../shared/data/models/mobilenet_v1_0.25_224');
@@ -90,22 +90,27 @@ test('both methods on hymenoptera, a cached rerun, and predictions', { skip }, a
 
 test('killing the GPU-queue worker during fine-tuning resumes from the checkpoint', { skip }, async () => {
   const id = `test-transfer-${stamp}-kill`;
+  // Stage 1 trains the top of the body too, so its epochs last seconds even on a fast machine
+  // (a head-only epoch on folded frozen layers can end before a progress update is sent).
   const stages = [
-    { name: 'head', unfreeze: 'head' as const, epochs: 4, learningRate: 0.001 },
-    { name: 'top', unfreeze: { topLayers: 6 }, epochs: 1, learningRate: 0.0001 },
+    { name: 'top', unfreeze: { topLayers: 20 }, epochs: 4, learningRate: 0.0001 },
+    { name: 'head', unfreeze: 'head' as const, epochs: 1, learningRate: 0.001 },
   ];
   const handle = await client.workflow.start<typeof transferLearning>('transferLearning', {
     taskQueue: config.taskQueues.cpu,
     workflowId: id,
     args: [{ options: { ...TRANSFER_DEFAULTS, data: DATA, backbone: BACKBONE, method: 'finetune', stages, patience: 10, seed: 11 }, gpuTaskQueue: config.taskQueues.gpu }],
   });
+  // Killed in stage 1's second epoch or later, once the server holds a stage-1 checkpoint in
+  // the attempt's heartbeat (what the retry resumes from).
+  await waitForTraining(handle, (p) => p.step === 'finetune' && p.detail?.message === 'stage top' && (p.detail?.epoch ?? 0) >= 2);
   await waitFor(
-    'fine-tuning epoch 2',
+    'a stage-1 checkpoint in the server-side heartbeat',
     async () => {
-      const p = await handle.query(progressQuery);
-      return p.step === 'finetune' && (p.detail?.epoch ?? 0) >= 2 && (p.detail?.batch ?? 0) >= 1 ? p : undefined;
+      const beat = await serverHeartbeat<FineTuneHeartbeat>(handle, 'fineTune');
+      return beat?.checkpoint?.stage === 0 ? beat : undefined;
     },
-    300_000,
+    60_000,
     200,
   );
   const gpuWorker = workers[1];
