@@ -39,6 +39,25 @@ rm "$APP/package-lock.json"
 echo "== GPU packages"
 stage_gpu_packages "$APP/node_modules" "$CACHE"
 
+echo "== Vulkan loader and GL dispatch libraries"
+# Dawn dlopens libvulkan.so.1, and NVIDIA's Vulkan driver needs glvnd's dispatch libraries: GPU
+# machines without a desktop often lack both. Debian's builds go in ./lib, which the launcher
+# puts on LD_LIBRARY_PATH (apt verifies them against the signed archive index).
+VULKAN_DEBS=(libvulkan1 libegl1 libglvnd0 libopengl0 libgl1 libglx0 libgles2)
+mkdir -p "$CACHE/debs" "$STAGE/debs" "$APP/lib"
+download_debs() { (cd "$CACHE/debs" && apt-get download -qq "${VULKAN_DEBS[@]}" >/dev/null 2>&1); }
+if ! download_debs; then
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq && download_debs || { echo "gpu-bundle: apt-get download ${VULKAN_DEBS[*]} failed" >&2; exit 1; }
+fi
+for pkg in "${VULKAN_DEBS[@]}"; do
+  deb=$(ls -t "$CACHE/debs/${pkg}_"*_amd64.deb | head -1)
+  dpkg-deb -x "$deb" "$STAGE/debs"
+  echo "$(basename "$deb")" >>"$APP/lib/DEBIAN-PACKAGES"
+done
+cp -a "$STAGE"/debs/usr/lib/x86_64-linux-gnu/*.so* "$APP/lib/"
+[ -e "$APP/lib/libvulkan.so.1" ] || { echo "gpu-bundle: no libvulkan.so.1 in ${VULKAN_DEBS[*]}" >&2; exit 1; }
+
 echo "== pruning"
 NM=$APP/node_modules
 # Other platforms' native binaries.
@@ -78,7 +97,7 @@ cat > "$APP/tl-gpu" <<'LAUNCHER'
 # No dirname: the launcher must work even where coreutils are not on PATH.
 case $0 in */*) here=${0%/*} ;; *) here=. ;; esac
 here=$(cd "$here" && pwd)
-# Vulkan loader libraries unpacked into ./lib (when the system has none) are found first.
+# The bundled Vulkan loader and GL dispatch libraries (./lib) are found first.
 [ -d "$here/lib" ] && export LD_LIBRARY_PATH="$here/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 # Point Vulkan at NVIDIA's driver when it is installed where distributions put it.
 if [ -z "${VK_DRIVER_FILES:-}" ]; then

@@ -91,6 +91,12 @@ test('the unpacked bundle runs without a system node and fine-tunes on the GPU q
   assert.ok(scheduled, 'a fineTune activity was scheduled');
   const startedEvent = events.find((e) => String(e.activityTaskStartedEventAttributes?.scheduledEventId) === String(scheduled.eventId));
   assert.match(startedEvent?.activityTaskStartedEventAttributes?.identity ?? '', new RegExp(`^${bundled.child.pid}@`));
+  if (vulkan.VK_DRIVER_FILES) {
+    // Dawn went through the Vulkan loader shipped in the bundle's lib/, not the system's.
+    const maps = fs.readFileSync(`/proc/${bundled.child.pid}/maps`, 'utf8');
+    const [dir] = fs.readdirSync(unpacked);
+    assert.ok(maps.includes(path.join(unpacked, dir, 'lib', 'libvulkan.so.1')), 'the bundled libvulkan is loaded');
+  }
   console.log(bundled.log().match(/backend: [^\n]*/)?.[0]);
   console.log(`bundled worker: started in ${startSeconds.toFixed(1)} s; transfer run (finetune, 1 epoch) ${((Date.now() - runStarted) / 1000).toFixed(1)} s`);
 });
