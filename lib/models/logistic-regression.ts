@@ -77,7 +77,7 @@ export async function fitLogisticRegression(data: LogisticRegressionData, opts: 
     for (const l2 of order) {
       const result = await minimiseLbfgs((t) => objective(z, y, l2, t, dim, k), theta, maxIterations, patience);
       theta = result.theta;
-      const val = evaluate(zVal, data.val.y, theta, dim, k);
+      const val = await evaluate(zVal, data.val.y, theta, dim, k);
       fits.set(l2, { theta: theta.slice(), iterations: result.iterations, ...val });
     }
     // Lowest validation log-loss (smoother than accuracy); ties go to the stronger penalty.
@@ -153,12 +153,13 @@ async function objective(z: tf.Tensor2D, y: tf.Tensor2D, l2: number, theta: Floa
   return { f: fv[0], g };
 }
 
-function evaluate(z: tf.Tensor2D, labels: Uint8Array, theta: Float64Array, dim: number, k: number) {
+// Read asynchronously: a GPU backend (webgpu) has no synchronous read in Node.
+async function evaluate(z: tf.Tensor2D, labels: Uint8Array, theta: Float64Array, dim: number, k: number) {
   const logp = tf.tidy(() => {
     const { w, b } = params(theta, dim, k);
     return tf.logSoftmax(tf.add(tf.matMul(z, w), b));
   });
-  const values = logp.dataSync();
+  const values = await logp.data();
   logp.dispose();
   return scoreLogProbabilities(values, labels, k);
 }
