@@ -123,6 +123,9 @@ async function webgpuTrain(batch: number): Promise<Measurement> {
  */
 async function webgpuBackend(): Promise<{ adapter?: string; skipped?: string }> {
   if (process.env.TL_BENCH_WEBGPU === '0') return { skipped: 'TL_BENCH_WEBGPU=0' };
+  // No GPU device node: skip Dawn's probe of the software drivers (and its warnings).
+  const gpuNodes = ['/dev/nvidia0', '/dev/dri'].filter((p) => fs.existsSync(p));
+  if (!gpuNodes.length && process.env.TL_BENCH_WEBGPU !== '1') return { skipped: 'no GPU here (no /dev/nvidia0 or /dev/dri)' };
   const auto = await initBackend({ queue: 'gpu', forced: 'auto' }).catch(() => null);
   if (auto?.name === 'webgpu') return { adapter: auto.adapter };
   const why = auto?.tried.find((t) => t.name === 'webgpu')?.error ?? 'not loadable';
