@@ -8,6 +8,7 @@ set -euo pipefail
 # Native TensorFlow (when installed) prints informational lines unless told not to.
 export TF_CPP_MIN_LOG_LEVEL="${TF_CPP_MIN_LOG_LEVEL:-2}"
 cd "$(dirname "$0")/.."
+source scripts/apt.sh
 PY=/usr/bin/python3
 
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
@@ -22,8 +23,7 @@ fi
 peer_ok() { "$PY" -c 'import torch, PIL, numpy' 2>/dev/null; }
 if ! peer_ok; then
   echo "bench: installing the PyTorch peer (Debian python3-torch python3-pil)"
-  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
-  { $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq python3-torch python3-pil; } >/dev/null 2>&1 || true
+  apt_install python3-torch python3-pil >/dev/null 2>&1 || true
 fi
 
 # The GPU route is measured when Dawn finds a GPU; TL_BENCH_WEBGPU=1 also takes the software

@@ -9,6 +9,7 @@ ROOT=$PWD
 
 LIMIT_MIB=64
 XZ_LEVEL=${TL_BUNDLE_XZ_LEVEL:-9}
+source scripts/apt.sh
 source scripts/gpu-packages.sh
 
 [ "$(uname -s)-$(uname -m)" = Linux-x86_64 ] || { echo "gpu-bundle: builds on Linux x86_64 only (it ships this machine's node)" >&2; exit 2; }
@@ -47,8 +48,7 @@ VULKAN_DEBS=(libvulkan1 libegl1 libglvnd0 libopengl0 libgl1 libglx0 libgles2)
 mkdir -p "$CACHE/debs" "$STAGE/debs" "$APP/lib"
 download_debs() { (cd "$CACHE/debs" && apt-get download -qq "${VULKAN_DEBS[@]}" >/dev/null 2>&1); }
 if ! download_debs; then
-  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
-  $SUDO apt-get update -qq && download_debs || { echo "gpu-bundle: apt-get download ${VULKAN_DEBS[*]} failed" >&2; exit 1; }
+  as_root apt-get update -qq && download_debs || { echo "gpu-bundle: apt-get download ${VULKAN_DEBS[*]} failed" >&2; exit 1; }
 fi
 for pkg in "${VULKAN_DEBS[@]}"; do
   deb=$(ls -t "$CACHE/debs/${pkg}_"*_amd64.deb | head -1)

@@ -7,6 +7,15 @@ GPU_PACKAGES=(
   "@tensorflow/tfjs-backend-webgpu@4.22.0 sha512-lvIc7Af4Tl2BCdYp43iQmSCRq3asaKT0q2xaErphXiUZ+jqeB0bQa0ZvQys1Xatvto0U4/c90DVsHPfvkn5ftg=="
 )
 
+# gpu_packages_staged NODE_MODULES: whether each package is there at its pinned version.
+gpu_packages_staged() {
+  local nm=$1 entry spec
+  for entry in "${GPU_PACKAGES[@]}"; do
+    spec=${entry% *}
+    [ "$(node -p "require(require('path').resolve('$nm', '${spec%@*}', 'package.json')).version" 2>/dev/null)" = "${spec##*@}" ] || return 1
+  done
+}
+
 # stage_gpu_packages NODE_MODULES CACHE_DIR: unpacks each package into NODE_MODULES/<name>,
 # downloading its tarball into CACHE_DIR once. Unpacking, not `npm install`, so other
 # --no-save packages (tfjs-node) are not pruned.

@@ -3,6 +3,7 @@
 # Fashion-MNIST package, and Debian's Chromium for the Web UI test. The servers (Temporal, MinIO) are installed by `tl stack up`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/apt.sh
 
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   echo "setup: npm ci"
@@ -25,15 +26,11 @@ fi
 
 if [ ! -f /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ] && [ -z "${TL_FASHION_MNIST_DIR:-}" ]; then
   echo "setup: installing Debian's dataset-fashion-mnist"
-  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq dataset-fashion-mnist
+  apt_install dataset-fashion-mnist
 fi
 
 # The browser test drives the Temporal Web UI with playwright-core and Debian's Chromium.
 if [ ! -x "${TL_CHROMIUM:-/usr/bin/chromium}" ]; then
   echo "setup: installing Debian's chromium"
-  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium
+  apt_install chromium
 fi

@@ -15,6 +15,7 @@
 # Idempotent; offline once cached. Linux x86_64, Debian 12 only.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/apt.sh
 source scripts/gpu-packages.sh
 
 MESA_VERSION=25.0.7-2~bpo12+1
@@ -32,7 +33,7 @@ trap 'die "failed at line $LINENO"' ERR
 [[ "$(uname -s)-$(uname -m)" == Linux-x86_64 ]] || die "only Linux x86_64 is supported"
 
 # 1. The packages.
-if [[ "$(node -p "require('./node_modules/webgpu/package.json').version + ' ' + require('./node_modules/@tensorflow/tfjs-backend-webgpu/package.json').version" 2>/dev/null)" != "0.6.2 4.22.0" ]]; then
+if ! gpu_packages_staged node_modules; then
   say "unpacking the webgpu packages into node_modules"
   stage_gpu_packages node_modules "$CACHE/npm"
 fi
@@ -41,9 +42,7 @@ fi
 libs=$(ldconfig -p)
 if [[ $libs != *libLLVM-15.so.1* || $libs != *libvulkan.so.1* ]]; then
   say "installing Debian's mesa-vulkan-drivers (for LLVM 15 and the Vulkan loader)"
-  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq mesa-vulkan-drivers libvulkan1 >/dev/null
+  apt_install mesa-vulkan-drivers libvulkan1 >/dev/null
 fi
 
 # 3. lavapipe itself, from bookworm-backports.
