@@ -15,6 +15,7 @@ import { ArtifactStore } from '../store';
 import { yieldToEventLoop } from '../event-loop';
 import { predictBatch } from './inference';
 import { foldBatchNormForInference } from './fold-batch-norm';
+import { allLayers, isModel } from './layers';
 import {
   ModelFormatError,
   httpModelReader,
@@ -47,8 +48,6 @@ export interface Backbone {
   /** uint8 HWC images (a [n,h,w,c] tensor, or their bytes back to back) → float model input. */
   preprocess(images: Uint8Array | tf.Tensor, count?: number): tf.Tensor4D;
 }
-
-type Layer = tf.layers.Layer;
 
 /** The reader for a source: `s3://bucket/prefix[/model.json]`, `http(s)://…`, `file://…` or a local path. */
 export function readerForSource(source: string, store?: ArtifactStore): ModelReader {
@@ -201,13 +200,6 @@ function reachable(outputs: tf.SymbolicTensor[]): tf.SymbolicTensor[] {
     frontier = next;
   }
   return order;
-}
-
-const isModel = (layer: Layer): layer is tf.LayersModel => layer instanceof tf.LayersModel;
-
-/** All layers, nested models and their layers included, depth first. */
-export function allLayers(model: tf.LayersModel): Layer[] {
-  return model.layers.flatMap((layer) => (isModel(layer) ? [layer, ...allLayers(layer)] : [layer]));
 }
 
 /** The tensor a layer (nested or not) outputs within `model`'s graph, if any. */

@@ -13,6 +13,7 @@ import { z } from 'zod';
 import { ConfigError } from '../config';
 import { foldedWeights, type LogisticRegressionModel } from './logistic-regression';
 import { foldFrozenPrefix } from './fold-batch-norm';
+import { leafLayers, nestedModels } from './layers';
 
 export type Unfreeze = 'head' | 'all' | { topLayers: number } | { blocks: string[] };
 
@@ -121,17 +122,6 @@ export function parseStages(json: string): Stage[] {
 
 // ---- Applying a stage ----
 
-const isModel = (layer: Layer): layer is tf.LayersModel => layer instanceof tf.LayersModel;
-
-/** The model's own layers, nested models expanded, in the model's (topological) order. */
-export function leafLayers(model: tf.LayersModel): Layer[] {
-  return model.layers.flatMap((l) => (isModel(l) ? leafLayers(l) : [l]));
-}
-
-function nestedModels(model: tf.LayersModel): tf.LayersModel[] {
-  return model.layers.filter(isModel).flatMap((m) => [m, ...nestedModels(m)]);
-}
-
 const hasWeights = (l: Layer) => l.weights.length > 0;
 const isBatchNorm = (l: Layer) => l.getClassName() === 'BatchNormalization';
 
@@ -203,7 +193,7 @@ export function applyStage(model: tf.LayersModel, stage: Stage, headLayerNames: 
     layer.trainable = head.has(layer.name) || unfrozen.has(layer);
     if (isBatchNorm(layer)) setBatchNormInferenceMode(layer, !layer.trainable);
   }
-  unfoldStage.set(model, foldFrozenPrefix(model).undo);
+  unfoldStage.set(model, foldFrozenPrefix(model));
   const previous = model.optimizer;
   if (previous && ownedOptimizers.has(previous)) previous.dispose();
   const optimizer = tf.train.adam(stage.learningRate);

@@ -10,6 +10,7 @@
 // them). Each stage refolds, as it changes what is frozen.
 import * as tf from '@tensorflow/tfjs';
 import { isChannelsLastAxis } from '../tf/batch-norm-axis';
+import { leafLayers } from './layers';
 
 type Kwargs = { training?: boolean } & Record<string, unknown>;
 type CallFn = (inputs: tf.Tensor | tf.Tensor[], kwargs: Kwargs) => tf.Tensor | tf.Tensor[];
@@ -55,9 +56,6 @@ function fusableActivation(layer: AnyLayer | undefined): FusedActivation | undef
   return undefined;
 }
 
-function allLayers(model: tf.LayersModel): AnyLayer[] {
-  return model.layers.flatMap((l) => (l instanceof tf.LayersModel ? allLayers(l) : [l as AnyLayer]));
-}
 
 interface Chain {
   conv: ConvLayer;
@@ -88,7 +86,7 @@ function chainsOf(layers: AnyLayer[]): Chain[] {
 
 /** Folds every conv → batch norm [→ ReLU/ReLU6] chain of `model`; returns how many were folded. */
 export function foldBatchNormForInference(model: tf.LayersModel): number {
-  const chains = chainsOf(allLayers(model));
+  const chains = chainsOf(leafLayers(model) as AnyLayer[]);
   for (const chain of chains) fold(chain, 'inference');
   return chains.length;
 }
@@ -97,15 +95,15 @@ export function foldBatchNormForInference(model: tf.LayersModel): number {
  * Folds, in training mode as well, the chains that lie before the first trainable layer (in
  * the model's topological order nothing they compute depends on a trained weight, so no
  * gradient flows through them). Call once frozen batch norms are in inference mode, as
- * applyStage leaves them. `undo` restores the layers, for the next stage.
+ * applyStage leaves them. Returns the undo that restores the layers, for the next stage.
  */
-export function foldFrozenPrefix(model: tf.LayersModel): { folded: number; undo: () => void } {
-  const layers = allLayers(model);
+export function foldFrozenPrefix(model: tf.LayersModel): () => void {
+  const layers = leafLayers(model) as AnyLayer[];
   const firstTrained = layers.findIndex((l) => l.trainable && l.weights.length > 0);
   const frozen = new Set(firstTrained < 0 ? layers : layers.slice(0, firstTrained));
   const chains = chainsOf(layers).filter((c) => frozen.has(c.conv) && frozen.has(c.bn) && (!c.act || frozen.has(c.act)));
   const undos = chains.map((chain) => fold(chain, 'always'));
-  return { folded: chains.length, undo: () => undos.reverse().forEach((u) => u()) };
+  return () => undos.reverse().forEach((u) => u());
 }
 
 type WeightSource = { read(): tf.Tensor } | null | undefined;
