@@ -21,7 +21,8 @@ import { predict } from './predict';
 import { connectTemporal } from './connect';
 import { cancelRun, listRuns, showRun } from './runs';
 import { fetchReport } from './report';
-import { formatModelDetail, formatModelList, listModels, promoteRun, rollbackModel, showModel } from './models';
+import { formatModelDetail, formatModelList, listModels, promoteRun, rollbackModel, showModel, type ModelDetail } from './models';
+import { DEFAULT_PROMOTE_MARGIN } from '../lib/promotion';
 
 const out = (line: string): void => void process.stdout.write(`${line}\n`);
 const json = (value: unknown): void => out(JSON.stringify(value, null, 2));
@@ -149,6 +150,7 @@ function buildProgram(): Command {
     });
 
   const models = program.command('models').description('the model registry: champions and their history');
+  const printModel = (opts: { json?: boolean }, shown: ModelDetail) => (opts.json ? json(shown) : formatModelDetail(shown).forEach(out));
   models
     .command('list')
     .description('model names with their current champion')
@@ -163,9 +165,7 @@ function buildProgram(): Command {
     .description('the champion and the full history: who, when, why, metrics')
     .option('--json', 'machine-readable output')
     .action(async (name, opts) => {
-      const shown = await showModel(config(), name);
-      if (opts.json) json(shown);
-      else formatModelDetail(shown).forEach(out);
+      printModel(opts, await showModel(config(), name));
     });
   models
     .command('promote <name> <run-id>')
@@ -174,9 +174,7 @@ function buildProgram(): Command {
     .option('--force', 'promote even when its class names differ from the champion\'s')
     .option('--json', 'machine-readable output')
     .action(async (name, runId, opts) => {
-      const shown = await promoteRun(config(), name, runId, opts);
-      if (opts.json) json(shown);
-      else formatModelDetail(shown).forEach(out);
+      printModel(opts, await promoteRun(config(), name, runId, opts));
     });
   models
     .command('rollback <name>')
@@ -184,9 +182,7 @@ function buildProgram(): Command {
     .option('--reason <text>', 'why, for the history')
     .option('--json', 'machine-readable output')
     .action(async (name, opts) => {
-      const shown = await rollbackModel(config(), name, opts);
-      if (opts.json) json(shown);
-      else formatModelDetail(shown).forEach(out);
+      printModel(opts, await rollbackModel(config(), name, opts));
     });
 
   program
@@ -231,7 +227,7 @@ function buildProgram(): Command {
 
 /** Options of `tl run lab-cnn` that shape the run; `tl schedule create --pipeline lab-cnn` takes the same. */
 function labCnnOptions(cmd: Command): Command {
-  return cmd
+  cmd
     .option('--epochs <n>', 'training epochs', intOption('--epochs', 1, 1000))
     .option('--batch-size <n>', 'mini-batch size', intOption('--batch-size', 1, 8192))
     .option('--limit <n>', 'train on a seeded subset of this many training images', intOption('--limit', 20, 60000))
@@ -240,15 +236,13 @@ function labCnnOptions(cmd: Command): Command {
     .option('--lr-decay <x>', 'per-epoch learning-rate factor (1 = constant)', numberOption('--lr-decay', 0.01, 1))
     .option('--augment', 'random horizontal flips of training images')
     .option('--validation-fraction <x>', 'share of the training images held out for validation', numberOption('--validation-fraction', 0.01, 0.5))
-    .option('--source <dir|url|s3://bucket/prefix>', 'where the Fashion-MNIST IDX files are (default: TL_FASHION_MNIST_DIR)')
-    .option('--model-name <name>', 'registry model name to compete for champion of (default: lab-cnn-fashion-mnist)')
-    .option('--promote-margin <x>', 'accuracy gain over the champion needed to replace it (default: 0.005)', numberOption('--promote-margin', 0, 1))
-    .option('--no-promote', 'skip the champion/challenger step');
+    .option('--source <dir|url|s3://bucket/prefix>', 'where the Fashion-MNIST IDX files are (default: TL_FASHION_MNIST_DIR)');
+  return promotionOptions(cmd, 'lab-cnn-fashion-mnist');
 }
 
 /** Options of `tl run transfer` that shape the run; `tl schedule create --pipeline transfer` takes the same. */
 function transferOptions(cmd: Command): Command {
-  return cmd
+  cmd
     .requiredOption('--data <dir|s3://bucket/prefix|archive>', 'images laid out class/* or {train,val,test}/class/*; .zip or .tar.gz accepted')
     .requiredOption('--backbone <path|s3://bucket/prefix|url>', 'a tfjs Layers model (model.json + weights)')
     .option('--cut-layer <name>', 'layer whose output are the features (default: the global-average-pool before the classifier)')
@@ -259,9 +253,15 @@ function transferOptions(cmd: Command): Command {
     .option('--patience <n>', 'early-stopping patience in epochs', intOption('--patience', 1, 100))
     .option('--validation-fraction <x>', 'share of train held back for choices', numberOption('--validation-fraction', 0.05, 0.5))
     .option('--batch-size <n>', 'mini-batch size', intOption('--batch-size', 1, 1024))
-    .option('--seed <n>', 'random seed', intOption('--seed', 0, 2 ** 31 - 1))
-    .option('--model-name <name>', 'registry model name to compete for champion of (default: the dataset folder\'s name)')
-    .option('--promote-margin <x>', 'accuracy gain over the champion needed to replace it (default: 0.005)', numberOption('--promote-margin', 0, 1))
+    .option('--seed <n>', 'random seed', intOption('--seed', 0, 2 ** 31 - 1));
+  return promotionOptions(cmd, "the dataset folder's name");
+}
+
+/** The champion/challenger options both pipelines take. */
+function promotionOptions(cmd: Command, defaultModelName: string): Command {
+  return cmd
+    .option('--model-name <name>', `registry model name to compete for champion of (default: ${defaultModelName})`)
+    .option('--promote-margin <x>', `accuracy gain over the champion needed to replace it (default: ${DEFAULT_PROMOTE_MARGIN})`, numberOption('--promote-margin', 0, 1))
     .option('--no-promote', 'skip the champion/challenger step');
 }
 
