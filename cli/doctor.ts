@@ -118,7 +118,7 @@ async function workerChecks(config: Config, reachable: boolean): Promise<Check[]
 
 const BACKEND_FIX: Record<BackendName, string> = {
   tensorflow: 'run scripts/native-backend.sh for the native TensorFlow backend (several times faster than wasm)',
-  webgpu: 'optional, GPU workers only: install @tensorflow/tfjs-backend-webgpu where a WebGPU adapter exists',
+  webgpu: "optional, GPU workers only: bash scripts/webgpu-backend.sh (or the GPU bundle) installs Dawn and tfjs-backend-webgpu; Dawn then needs the GPU's Vulkan driver (VK_DRIVER_FILES)",
   wasm: 'reinstall the npm packages (bash scripts/setup.sh): @tensorflow/tfjs-backend-wasm is part of tl',
   cpu: 'reinstall the npm packages (bash scripts/setup.sh): @tensorflow/tfjs-backend-cpu is part of tl',
 };

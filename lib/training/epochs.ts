@@ -46,6 +46,8 @@ export function defaultReadEvery(backend = tf.getBackend()): number {
 }
 
 type TrainFunction = (data: tf.Tensor[]) => tf.Scalar[];
+/** A trained batch whose loss and metrics are still on the device. */
+type UnreadBatch = { batch: number; size: number; values: tf.Scalar[] };
 
 /** Runs the epochs and returns their records. */
 export async function runEpochs(loop: EpochLoop): Promise<EpochRecord[]> {
@@ -61,7 +63,7 @@ export async function runEpochs(loop: EpochLoop): Promise<EpochRecord[]> {
     // The order depends only on (seed, epoch), so a resumed epoch sees the same batches.
     const order = seededPermutation(n, loop.seed + epoch);
     const totals = { loss: 0, accuracy: 0, seen: 0 };
-    let unread: { batch: number; size: number; values: tf.Scalar[] }[] = [];
+    let unread: UnreadBatch[] = [];
     for (let b = 0; b < batches; b++) {
       const size = Math.min(loop.batchSize, n - b * loop.batchSize);
       const idx = new Uint32Array(size);
@@ -109,7 +111,7 @@ function trainFunction(model: tf.LayersModel): TrainFunction {
 
 /** One read for a group of batches: their [loss, accuracy] scalars stacked into one tensor. */
 async function readLosses(
-  unread: { batch: number; size: number; values: tf.Scalar[] }[],
+  unread: UnreadBatch[],
   each: (batch: number, size: number, loss: number, accuracy: number) => void,
 ): Promise<void> {
   const scalars = unread.flatMap((u) => u.values);
