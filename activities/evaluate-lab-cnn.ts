@@ -14,10 +14,7 @@ import { renderHtml, renderMarkdown, type RunReport } from '../lib/report';
 import { joinStepTimings } from '../lib/report-run-details';
 import { failFastOnBadInput } from './errors';
 import { progressReporter } from './progress';
-import { thumbnails, workerEnvironment } from './report-data';
-
-/** Misclassified test images shown in the report's grid. */
-const MAX_MISCLASSIFIED = 24;
+import { firstMisclassified, thumbnails, workerEnvironment } from './report-data';
 
 export function evaluateLabCnnActivity(deps: ActivityDeps) {
   return async function evaluateLabCnn(input: EvaluateInput): Promise<EvaluateResult> {
@@ -37,12 +34,7 @@ export function evaluateLabCnnActivity(deps: ActivityDeps) {
       });
       model.dispose();
       const metrics = classificationMetrics(predictions.labels, predictions.predicted, manifest.classNames);
-      const names = manifest.classNames;
-      const misclassified: { index: number; name: string; trueClass: string; predictedClass: string; probability: number }[] = [];
-      for (let i = 0; i < test.count && misclassified.length < MAX_MISCLASSIFIED; i++) {
-        const [truth, guess] = [predictions.labels[i], predictions.predicted[i]];
-        if (truth !== guess) misclassified.push({ index: i, name: `test #${i}`, trueClass: names[truth], predictedClass: names[guess], probability: predictions.confidence[i] });
-      }
+      const misclassified = firstMisclassified(predictions, manifest.classNames).map(({ index, ...m }) => ({ index, name: `test #${index}`, ...m }));
       report({ step: 'evaluate', message: 'writing the report' }, true);
       const images = await thumbnails(test, misclassified);
       const { train, ingest } = input;

@@ -16,7 +16,7 @@ import { joinStepTimings } from '../lib/report-run-details';
 import { renderTransferHtml, renderTransferMarkdown } from '../lib/report-transfer';
 import { failFastOnBadInput } from './errors';
 import { progressReporter } from './progress';
-import { thumbnails, workerEnvironment } from './report-data';
+import { firstMisclassified, thumbnails, workerEnvironment } from './report-data';
 
 export interface EvaluateTransferInput {
   runId: string;
@@ -30,7 +30,6 @@ export interface EvaluateTransferInput {
 }
 
 const LABELS = { features: 'Feature extraction + logistic regression', finetune: 'Fine-tuning' } as const;
-const MAX_MISCLASSIFIED = 24;
 
 export function evaluateTransferActivity(deps: ActivityDeps) {
   return async function evaluateTransfer(input: EvaluateTransferInput): Promise<TransferRunResult> {
@@ -57,17 +56,9 @@ export function evaluateTransferActivity(deps: ActivityDeps) {
           progress({ step: 'evaluate', message: `${method.method} on ${split}`, done, total });
         });
         const metrics = classificationMetrics(predictions.labels, predictions.predicted, manifest.classNames);
-        const misclassified = [];
-        for (let i = 0; i < data.count && misclassified.length < MAX_MISCLASSIFIED; i++) {
-          if (predictions.predicted[i] === predictions.labels[i]) continue;
-          picks.push({ index: i, name: paths[i] });
-          misclassified.push({
-            path: paths[i],
-            trueClass: manifest.classNames[predictions.labels[i]],
-            predictedClass: manifest.classNames[predictions.predicted[i]],
-            probability: predictions.confidence[i],
-          });
-        }
+        const wrong = firstMisclassified(predictions, manifest.classNames);
+        picks.push(...wrong.map(({ index }) => ({ index, name: paths[index] })));
+        const misclassified = wrong.map(({ index, ...m }) => ({ path: paths[index], ...m }));
         reports.push({
           method: method.method,
           label: LABELS[method.method],

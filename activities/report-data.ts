@@ -4,6 +4,7 @@ import * as os from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import sharp from 'sharp';
 import type { SplitData } from '../lib/dataset';
+import type { SplitPredictions } from '../lib/models/inference';
 
 /** Report rows about the machine that evaluated: backend, library versions, cores. */
 export function workerEnvironment(backend: string): Record<string, string | number> {
@@ -39,6 +40,22 @@ export async function thumbnails(data: SplitData, picks: { index: number; name: 
     img = Math.max(h, w) > THUMB_PX ? img.resize(THUMB_PX, THUMB_PX, { fit: 'inside' }) : img.resize(w * scale, h * scale, { kernel: 'nearest' });
     const png = await img.png({ palette: c !== 1, compressionLevel: 9 }).toBuffer();
     out[name] = `data:image/png;base64,${png.toString('base64')}`;
+  }
+  return out;
+}
+
+/** Misclassified images shown in a report's grid. */
+const MAX_MISCLASSIFIED = 24;
+
+/** The first misclassified images of a split (at most MAX_MISCLASSIFIED), with both class names. */
+export function firstMisclassified(
+  predictions: SplitPredictions,
+  classNames: string[],
+): { index: number; trueClass: string; predictedClass: string; probability: number }[] {
+  const out = [];
+  for (let i = 0; i < predictions.labels.length && out.length < MAX_MISCLASSIFIED; i++) {
+    const [truth, guess] = [predictions.labels[i], predictions.predicted[i]];
+    if (truth !== guess) out.push({ index: i, trueClass: classNames[truth], predictedClass: classNames[guess], probability: predictions.confidence[i] });
   }
   return out;
 }
