@@ -13,9 +13,12 @@ else
 fi
 
 export TL_STATE_DIR="${TL_FAULTS_STATE_DIR:-$PWD/.tl/faults-state}"
-export TL_TEMPORAL_ADDRESS=127.0.0.1:27233
-export TL_TEMPORAL_UI_PORT=28233
-export TL_S3_ENDPOINT=http://127.0.0.1:29000
+# TL_FAULTS_PORT_BASE moves the three ports together (e.g. 37 → 37233, 38233, 39000), so two
+# checkouts can run their fault suites side by side.
+base="${TL_FAULTS_PORT_BASE:-27}"
+export TL_TEMPORAL_ADDRESS=127.0.0.1:${base}233
+export TL_TEMPORAL_UI_PORT=$(( base + 1 ))233
+export TL_S3_ENDPOINT=http://127.0.0.1:$(( base + 2 ))000
 export AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED=true
 # The stack's own generated credentials, not whatever the caller's environment holds.
 unset TL_S3_ACCESS_KEY TL_S3_SECRET_KEY
