@@ -1,15 +1,19 @@
 // Connections from the CLI to Temporal and S3, with a one-line answer when the stack is down.
 import { Client, Connection } from '@temporalio/client';
 import type { Config } from '../lib/config';
+import { diagnoseTls, temporalConnectionOptions } from '../lib/temporal-connection';
 import { ArtifactStore } from '../lib/store';
 import { StackDownError } from './errors';
 
 export async function connectTemporal(config: Config): Promise<Client> {
   let connection: Connection;
+  const options = temporalConnectionOptions(config); // a missing certificate file is its own error
   try {
-    connection = await Connection.connect({ address: config.temporal.address, connectTimeout: '3 seconds' });
-  } catch {
-    throw new StackDownError(`Temporal is not reachable at ${config.temporal.address}`);
+    connection = await Connection.connect({ ...options, connectTimeout: '3 seconds' });
+  } catch (err) {
+    const why = await diagnoseTls(options);
+    if (why) throw new Error(`Temporal refused the connection: ${why}`);
+    throw new StackDownError(`Temporal is not reachable at ${config.temporal.address}: ${firstLine(err)}`);
   }
   return new Client({ connection, namespace: config.temporal.namespace });
 }
@@ -24,4 +28,9 @@ export async function connectStore(config: Config): Promise<ArtifactStore> {
     throw new StackDownError(`S3 is not reachable at ${config.s3.endpoint}`);
   }
   return store;
+}
+
+/** The first line of a connection error: gRPC/TLS failures carry long multi-line details. */
+export function firstLine(err: unknown): string {
+  return ((err as Error).message ?? String(err)).split('\n')[0];
 }

@@ -9,6 +9,7 @@ import { describeBackend, initBackend, type BackendName } from '../lib/tf/backen
 import { bucketExists, probeHttp, probeTemporal } from '../infra/probes';
 import { endpoints } from '../infra/stack';
 import { findOnPath } from './report';
+import { temporalConnectionOptions } from '../lib/temporal-connection';
 
 export type CheckStatus = 'ok' | 'warn' | 'fail';
 
@@ -47,7 +48,7 @@ export function formatChecks(checks: Check[]): string {
 async function stackChecks(config: Config): Promise<Check[]> {
   const { address, namespace } = config.temporal;
   const { uiUrl, minioLiveUrl } = endpoints(config);
-  const [temporal, ui, minio] = await Promise.all([probeTemporal(address, namespace), probeHttp(uiUrl), probeHttp(minioLiveUrl)]);
+  const [temporal, ui, minio] = await Promise.all([probeTemporal(temporalConnectionOptions(config), namespace), probeHttp(uiUrl), probeHttp(minioLiveUrl)]);
 
   const checks: Check[] = [];
   const reachable = temporal.ok || temporal.detail.startsWith('gRPC reachable');
@@ -93,7 +94,7 @@ async function workerChecks(config: Config, reachable: boolean): Promise<Check[]
   if (!reachable) return queues.map((q) => bad('warn', q.name, `${q.queue}: not checked (Temporal is not usable)`, fix(q)));
   let connection: Connection | undefined;
   try {
-    connection = await Connection.connect({ address: config.temporal.address, connectTimeout: '3 seconds' });
+    connection = await Connection.connect({ ...temporalConnectionOptions(config), connectTimeout: '3 seconds' });
     const conn = connection;
     return await Promise.all(
       queues.map(async (q) => {

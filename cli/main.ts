@@ -54,9 +54,12 @@ function buildProgram(): Command {
     .command('up')
     .description('install what is missing, start Temporal and MinIO on loopback, create the bucket')
     .option('--json', 'machine-readable output: the status after start (progress goes to stderr)')
+    .option('--tls', 'the secured stack (as TL_STACK_TLS=1): generated CA and certificates, HTTPS MinIO, a Temporal frontend that requires client certificates')
     .action(async (opts) => {
       const { stackUp } = await import('../infra/stack');
-      const status = await stackUp(config(), opts.json ? note : out);
+      const cfg = config();
+      if (opts.tls) cfg.stack.tls = true;
+      const status = await stackUp(cfg, opts.json ? note : out);
       if (opts.json) json(status);
       else printStatus(status);
     });

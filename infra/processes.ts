@@ -47,7 +47,10 @@ function cmdline(pid: number): string[] {
 
 /** True when pid is alive and is `binary` (we always spawn by absolute path, so argv[0] is that path). */
 export function isProcessOf(pid: number, binary: string): boolean {
-  return isAlive(pid) && cmdline(pid)[0] === binary;
+  if (!isAlive(pid)) return false;
+  const first = cmdline(pid)[0] ?? '';
+  // nginx rewrites its master's argv[0] to "nginx: master process <binary> <args>".
+  return first === binary || first.startsWith(`${path.basename(binary)}: master process ${binary}`);
 }
 
 export type PidFileState =

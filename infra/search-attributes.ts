@@ -4,14 +4,15 @@
 import { Connection } from '@temporalio/client';
 import { encodeSearchAttributeIndexedValueType } from '@temporalio/common/lib/search-attributes';
 import { TL_SEARCH_ATTRIBUTES } from '../lib/search-attributes';
+import type { TemporalConnectionOptions } from '../lib/temporal-connection';
 
 export interface SearchAttributeRegistration {
   added: string[];
   present: string[];
 }
 
-export async function ensureSearchAttributes(address: string, namespace: string): Promise<SearchAttributeRegistration> {
-  const connection = await Connection.connect({ address, connectTimeout: '5 seconds' });
+export async function ensureSearchAttributes(options: TemporalConnectionOptions, namespace: string): Promise<SearchAttributeRegistration> {
+  const connection = await Connection.connect({ ...options, connectTimeout: '5 seconds' });
   try {
     const { customAttributes } = await connection.operatorService.listSearchAttributes({ namespace });
     const missing: Record<string, number> = {};

@@ -8,10 +8,20 @@
 //   minio/data/, minio/credentials.json (0600, generated once per install)
 //   logs/temporal.log, logs/minio.log
 //   run/temporal.pid, run/minio.pid  written only for processes tl started
+//   tls/                             with --tls: CA, server and client certificates, nginx.conf, tl.env
+//
+// The secured stack (--tls / TL_STACK_TLS=1) runs the same servers: MinIO serves HTTPS with the
+// stack's certificate, and the dev server (which has no TLS option) listens on loopback only, behind
+// nginx's stream module, which terminates TLS, requires a client certificate from the stack's CA and
+// passes the gRPC bytes through. nginx comes from Debian (nginx + libnginx-mod-stream): a real,
+// widely run TLS terminator that installs in seconds, where the full Temporal server would take a
+// long Go build.
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { type Config, credentialsFile } from '../lib/config';
+import type { TemporalConnectionOptions } from '../lib/temporal-connection';
+import { certificatePaths, ensureStackCertificates } from './tls';
 import { ensureInstalled, type GoTool, TOOLS } from './install';
 import { ensureSearchAttributes } from './search-attributes';
 import { bucketExists, ensureBucket, type Probe, probeHttp, probeTemporal, type S3Target } from './probes';
@@ -43,11 +53,14 @@ export interface StackStatus {
   temporal: ServiceStatus;
   temporalUi: ServiceStatus;
   minio: ServiceStatus;
+  /** The TLS frontend in front of Temporal (secured stack only). */
+  tlsProxy?: ServiceStatus;
   bucket: { name: string; exists: boolean };
 }
 
-/** Servers listen on loopback only: the dev server and MinIO are not meant to be reachable from the network. */
+/** Plaintext servers listen on loopback only: the dev server and MinIO are not meant to be reachable from the network. */
 const BIND_IP = '127.0.0.1';
+const NGINX_MODULE = '/usr/lib/nginx/modules/ngx_stream_module.so';
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost']);
 const READY_TIMEOUT_MS = 60_000;
 
@@ -64,6 +77,10 @@ interface Layout {
   minioLog: string;
   temporalPid: string;
   minioPid: string;
+  nginxConf: string;
+  nginxLog: string;
+  nginxPid: string;
+  envFile: string;
 }
 
 function layout(stateDir: string): Layout {
@@ -79,6 +96,10 @@ function layout(stateDir: string): Layout {
     minioLog: path.join(stateDir, 'logs', 'minio.log'),
     temporalPid: path.join(stateDir, 'run', 'temporal.pid'),
     minioPid: path.join(stateDir, 'run', 'minio.pid'),
+    nginxConf: path.join(stateDir, 'tls', 'nginx.conf'),
+    nginxLog: path.join(stateDir, 'logs', 'nginx.log'),
+    nginxPid: path.join(stateDir, 'run', 'nginx.pid'),
+    envFile: path.join(stateDir, 'tls', 'tl.env'),
   };
 }
 
@@ -91,6 +112,12 @@ export interface Endpoints {
   minioPort: number;
   consolePort: number;
   minioLiveUrl: string;
+  /** Where the public ports listen (loopback unless TL_STACK_BIND_IP says otherwise). */
+  bindIp: string;
+  tls: boolean;
+  /** Secured stack: the dev server's own plaintext port on loopback, behind the TLS frontend. */
+  internalTemporalPort: number;
+  s3Endpoint: string;
 }
 
 /** Where the local stack's servers listen, derived from the configuration. */
@@ -100,7 +127,14 @@ export function endpoints(config: Config): Endpoints {
   const temporalHost = address.slice(0, colon);
   const s3 = new URL(config.s3.endpoint);
   const minioPort = Number(s3.port || (s3.protocol === 'https:' ? 443 : 80));
+  const { tls, bindIp } = config.stack;
+  // The secured stack serves S3 over https whatever scheme the endpoint was written with.
+  const s3Endpoint = tls ? `https://${s3.host}` : config.s3.endpoint;
   return {
+    bindIp,
+    tls,
+    internalTemporalPort: config.temporal.uiPort + 1,
+    s3Endpoint,
     temporalHost,
     temporalPort: Number(address.slice(colon + 1)),
     uiPort: config.temporal.uiPort,
@@ -109,19 +143,23 @@ export function endpoints(config: Config): Endpoints {
     minioPort,
     // MinIO's console needs a port of its own; the one after the S3 port keeps 9000/9001 by default.
     consolePort: minioPort + 1,
-    minioLiveUrl: new URL('/minio/health/live', s3).toString(),
+    minioLiveUrl: new URL('/minio/health/live', s3Endpoint).toString(),
   };
 }
 
 /** `up` only starts servers on this machine; anything else is a configuration mistake worth naming. */
 function requireLocalEndpoints(config: Config, ep: Endpoints): void {
-  if (!LOOPBACK_HOSTS.has(ep.temporalHost)) {
+  if (ep.bindIp !== BIND_IP && !ep.tls) {
+    throw new Error(`TL_STACK_BIND_IP=${ep.bindIp} would expose a plaintext stack; only the secured stack (--tls or TL_STACK_TLS=1) listens beyond loopback`);
+  }
+  const local = (host: string) => LOOPBACK_HOSTS.has(host) || host === ep.bindIp;
+  if (!local(ep.temporalHost)) {
     throw new Error(
       `TL_TEMPORAL_ADDRESS=${config.temporal.address} is not a loopback address; tl stack up only starts a local stack on ${BIND_IP} (e.g. ${BIND_IP}:7233)`,
     );
   }
   const s3 = new URL(config.s3.endpoint);
-  if (s3.protocol !== 'http:' || !LOOPBACK_HOSTS.has(ep.minioHost) || (s3.pathname !== '/' && s3.pathname !== '')) {
+  if ((s3.protocol !== 'http:' && !ep.tls) || !local(ep.minioHost) || (s3.pathname !== '/' && s3.pathname !== '')) {
     throw new Error(
       `TL_S3_ENDPOINT=${config.s3.endpoint} is not a local http endpoint; tl stack up only starts MinIO on http://${BIND_IP}:<port>`,
     );
@@ -130,6 +168,7 @@ function requireLocalEndpoints(config: Config, ep: Endpoints): void {
   const ports = [
     [ep.temporalPort, 'TL_TEMPORAL_ADDRESS'],
     [ep.uiPort, 'TL_TEMPORAL_UI_PORT'],
+    ...(ep.tls ? ([[ep.internalTemporalPort, 'TL_TEMPORAL_UI_PORT + 1 (dev server behind the TLS frontend)']] as const) : []),
     [ep.minioPort, 'TL_S3_ENDPOINT'],
     [ep.consolePort, 'TL_S3_ENDPOINT port + 1 (MinIO console)'],
   ] as const;
@@ -189,18 +228,22 @@ function ensureCredentials(file: string, log: StackLog): Credentials {
  * for any other, the explicit TL_S3_* ones come first (loadConfig already falls back to the generated ones).
  */
 function s3Target(config: Config, generated: Credentials | undefined, minioIsOurs: boolean): S3Target | undefined {
+  const ep = endpoints(config);
   const useGenerated = minioIsOurs && generated !== undefined;
   const accessKeyId = useGenerated ? generated.accessKey : config.s3.accessKeyId || generated?.accessKey;
   const secretAccessKey = useGenerated ? generated.secretKey : config.s3.secretAccessKey || generated?.secretKey;
   if (!accessKeyId || !secretAccessKey) return undefined;
-  return { endpoint: config.s3.endpoint, region: config.s3.region, bucket: config.s3.bucket, accessKeyId, secretAccessKey };
+  const caFile = ep.tls ? certificatePaths(config.stateDir).caCert : config.s3.caFile;
+  return { endpoint: ep.s3Endpoint, region: config.s3.region, bucket: config.s3.bucket, accessKeyId, secretAccessKey, forcePathStyle: config.s3.forcePathStyle, ...(caFile ? { caFile } : {}) };
 }
 
 // ---- services ------------------------------------------------------------------------------
 
 interface Service {
-  name: 'temporal' | 'minio';
-  tool: GoTool;
+  name: 'temporal' | 'minio' | 'tls-frontend';
+  /** Built from a Go module when missing; otherwise `requireBinary` says how to get it. */
+  tool?: GoTool;
+  requireBinary?: () => void;
   binary: string;
   pidFile: string;
   logFile: string;
@@ -223,9 +266,22 @@ function baseEnv(): NodeJS.ProcessEnv {
   return env;
 }
 
+/**
+ * How the stack's own processes reach its Temporal frontend: as configured on a plaintext stack,
+ * with the stack's CA and client certificate on a secured one (the caller's TL_TEMPORAL_TLS_* may not
+ * be set yet: they point at files this stack creates).
+ */
+export function stackTemporalOptions(config: Config): TemporalConnectionOptions {
+  if (!config.stack.tls) return { address: config.temporal.address };
+  const c = certificatePaths(config.stateDir);
+  const read = (f: string) => (fs.existsSync(f) ? fs.readFileSync(f) : Buffer.alloc(0));
+  return { address: config.temporal.address, tls: { serverRootCACertificate: read(c.caCert), clientCertPair: { crt: read(c.clientCert), key: read(c.clientKey) } } };
+}
+
 function temporalService(config: Config, l: Layout, ep: Endpoints): Service {
   const { namespace } = config.temporal;
-  const probeMain = () => probeTemporal(config.temporal.address, namespace);
+  // Behind the TLS frontend the dev server is probed directly on its loopback port.
+  const probeMain = () => probeTemporal({ address: ep.tls ? `${BIND_IP}:${ep.internalTemporalPort}` : config.temporal.address }, namespace);
   return {
     name: 'temporal',
     tool: TOOLS.temporal,
@@ -233,7 +289,9 @@ function temporalService(config: Config, l: Layout, ep: Endpoints): Service {
     pidFile: l.temporalPid,
     logFile: l.temporalLog,
     ports: [
-      { port: ep.temporalPort, what: 'Temporal gRPC', setting: 'TL_TEMPORAL_ADDRESS' },
+      ep.tls
+        ? { port: ep.internalTemporalPort, what: 'Temporal gRPC behind the TLS frontend', setting: 'TL_TEMPORAL_UI_PORT' }
+        : { port: ep.temporalPort, what: 'Temporal gRPC', setting: 'TL_TEMPORAL_ADDRESS' },
       { port: ep.uiPort, what: 'Temporal Web UI', setting: 'TL_TEMPORAL_UI_PORT' },
     ],
     probeMain,
@@ -246,7 +304,7 @@ function temporalService(config: Config, l: Layout, ep: Endpoints): Service {
       const args = [
         'server', 'start-dev',
         '--ip', BIND_IP,
-        '--port', String(ep.temporalPort),
+        '--port', String(ep.tls ? ep.internalTemporalPort : ep.temporalPort),
         '--ui-ip', BIND_IP,
         '--ui-port', String(ep.uiPort),
         '--db-filename', l.temporalDb, // SQLite file: workflow history survives restarts
@@ -260,7 +318,8 @@ function temporalService(config: Config, l: Layout, ep: Endpoints): Service {
 }
 
 function minioService(config: Config, l: Layout, ep: Endpoints): Service {
-  const probe = () => probeHttp(ep.minioLiveUrl);
+  const caFile = ep.tls ? certificatePaths(config.stateDir).caCert : undefined;
+  const probe = () => probeHttp(ep.minioLiveUrl, 2_000, caFile);
   return {
     name: 'minio',
     tool: TOOLS.minio,
@@ -276,11 +335,82 @@ function minioService(config: Config, l: Layout, ep: Endpoints): Service {
     prepare(log) {
       fs.mkdirSync(l.minioData, { recursive: true, mode: 0o700 });
       const creds = ensureCredentials(l.credentials, log);
-      const args = ['server', l.minioData, '--address', `${BIND_IP}:${ep.minioPort}`, '--console-address', `${BIND_IP}:${ep.consolePort}`];
+      const args = ['server', l.minioData, '--address', `${ep.bindIp}:${ep.minioPort}`, '--console-address', `${BIND_IP}:${ep.consolePort}`];
+      if (ep.tls) args.push('--certs-dir', certificatePaths(config.stateDir).minioCertsDir);
       return { args, env: { ...baseEnv(), MINIO_ROOT_USER: creds.accessKey, MINIO_ROOT_PASSWORD: creds.secretKey } };
     },
     describe: `MinIO at ${config.s3.endpoint}`,
   };
+}
+
+function nginxBinary(): string {
+  for (const dir of ['/usr/sbin', '/usr/local/sbin', ...(process.env.PATH ?? '').split(path.delimiter)]) {
+    const candidate = path.join(dir, 'nginx');
+    if (dir && fs.existsSync(candidate)) return candidate;
+  }
+  return '/usr/sbin/nginx';
+}
+
+/** nginx's stream module terminates TLS, verifies the client certificate and passes gRPC through. */
+function tlsFrontendService(config: Config, l: Layout, ep: Endpoints): Service {
+  const binary = nginxBinary();
+  const probe = () => probeTemporal(stackTemporalOptions(config), config.temporal.namespace);
+  return {
+    name: 'tls-frontend',
+    binary,
+    requireBinary() {
+      if (!fs.existsSync(binary) || !fs.existsSync(NGINX_MODULE)) {
+        throw new Error(`the secured stack needs nginx with its stream module: apt-get install nginx libnginx-mod-stream (looked for ${binary} and ${NGINX_MODULE})`);
+      }
+    },
+    pidFile: l.nginxPid,
+    logFile: l.nginxLog,
+    ports: [{ port: ep.temporalPort, what: 'Temporal TLS frontend', setting: 'TL_TEMPORAL_ADDRESS' }],
+    probeMain: probe,
+    probeAll: probe,
+    prepare() {
+      const c = certificatePaths(config.stateDir);
+      const conf = [
+        `load_module ${NGINX_MODULE};`,
+        'daemon off;',
+        'worker_processes 1;',
+        `pid ${path.join(path.dirname(l.nginxPid), 'nginx.master.pid')};`,
+        `error_log ${l.nginxLog} info;`,
+        'events { worker_connections 1024; }',
+        'stream {',
+        '  server {',
+        `    listen ${ep.bindIp}:${ep.temporalPort} ssl;`,
+        `    ssl_certificate ${c.serverCert};`,
+        `    ssl_certificate_key ${c.serverKey};`,
+        `    ssl_client_certificate ${c.caCert};`,
+        '    ssl_verify_client on;', // no certificate from the stack's CA, no connection
+        '    ssl_protocols TLSv1.2 TLSv1.3;',
+        '    ssl_alpn h2;', // gRPC clients insist on HTTP/2 being negotiated
+        `    proxy_pass ${BIND_IP}:${ep.internalTemporalPort};`,
+        '    proxy_timeout 10m;', // long polls sit idle for about a minute
+        '  }',
+        '}',
+        '',
+      ].join('\n');
+      fs.writeFileSync(l.nginxConf, conf, { mode: 0o600 });
+      return { args: ['-e', l.nginxLog, '-p', path.dirname(l.nginxConf), '-c', l.nginxConf], env: baseEnv() };
+    },
+    describe: `a TLS frontend at ${config.temporal.address}`,
+  };
+}
+
+/** The variables a client of the secured stack sets (no secrets: S3 keys stay in the state dir). */
+function writeClientEnv(config: Config, l: Layout, ep: Endpoints): void {
+  const c = certificatePaths(config.stateDir);
+  const lines = [
+    `TL_TEMPORAL_ADDRESS=${config.temporal.address}`,
+    `TL_TEMPORAL_TLS_CA_FILE=${c.caCert}`,
+    `TL_TEMPORAL_TLS_CERT_FILE=${c.clientCert}`,
+    `TL_TEMPORAL_TLS_KEY_FILE=${c.clientKey}`,
+    `TL_S3_ENDPOINT=${ep.s3Endpoint}`,
+    `TL_S3_CA_FILE=${c.caCert}`,
+  ];
+  fs.writeFileSync(l.envFile, `${lines.join('\n')}\n`, { mode: 0o600 });
 }
 
 /** Polls until every endpoint is ready; on failure names the log file (and stops what it just started). */
@@ -325,7 +455,7 @@ type Plan = { kind: 'ours'; pid: number } | { kind: 'foreign' } | { kind: 'start
  * Decides what `up` does for svc. Runs for every service before anything starts, so a port
  * conflict on one does not leave the other half-started. Changes nothing but stale pid files.
  */
-async function plan(svc: Service, log: StackLog): Promise<Plan> {
+async function plan(svc: Service, log: StackLog, bindIp = BIND_IP): Promise<Plan> {
   const state = pidFileState(svc.pidFile, svc.binary);
   if (state.kind === 'running') return { kind: 'ours', pid: state.pid };
   if (state.kind === 'stale') {
@@ -340,9 +470,9 @@ async function plan(svc: Service, log: StackLog): Promise<Plan> {
     return { kind: 'foreign' };
   }
   for (const p of svc.ports) {
-    if (await portInUse(BIND_IP, p.port)) {
+    if (await portInUse(bindIp, p.port)) {
       throw new Error(
-        `${svc.name}: cannot start: ${BIND_IP}:${p.port} (${p.what}) is in use by a process that is not a healthy ${svc.describe} ` +
+        `${svc.name}: cannot start: ${bindIp}:${p.port} (${p.what}) is in use by a process that is not a healthy ${svc.describe} ` +
           `(${main.detail}). Stop that process, or pick another port with ${p.setting}.`,
       );
     }
@@ -363,7 +493,8 @@ async function carryOut(svc: Service, p: Plan, binDir: string, log: StackLog): P
     }
     return true;
   }
-  await ensureInstalled(svc.tool, binDir, log);
+  if (svc.tool) await ensureInstalled(svc.tool, binDir, log);
+  svc.requireBinary?.();
   const { args, env } = svc.prepare(log);
   fs.mkdirSync(path.dirname(svc.pidFile), { recursive: true, mode: 0o700 });
   log(`${svc.name}: starting ${svc.binary} ${args.join(' ')}`);
@@ -389,14 +520,14 @@ async function createBucket(target: S3Target, log: StackLog): Promise<void> {
       log(created ? `minio: created bucket ${target.bucket}` : `minio: bucket ${target.bucket} exists`);
       return;
     } catch (err) {
-      if (attempt >= 10 || /rejected access key/.test(String(err))) throw err;
+      if (attempt >= 10 || /rejected the access key/.test(String(err))) throw err;
       await sleep(500);
     }
   }
 }
 
 async function registerSearchAttributes(config: Config, log: StackLog): Promise<void> {
-  const { added, present } = await ensureSearchAttributes(config.temporal.address, config.temporal.namespace);
+  const { added, present } = await ensureSearchAttributes(stackTemporalOptions(config), config.temporal.namespace);
   if (added.length) log(`temporal: registered search attributes ${added.join(', ')}`);
   else log(`temporal: search attributes registered (${present.join(', ')})`);
 }
@@ -410,8 +541,13 @@ export async function stackUp(config: Config, log: StackLog): Promise<StackStatu
   const ep = endpoints(config);
   requireLocalEndpoints(config, ep);
 
+  if (ep.tls) {
+    const names = ['127.0.0.1', 'localhost', ep.bindIp, ep.temporalHost, ep.minioHost].filter((n) => n !== '0.0.0.0');
+    await ensureStackCertificates(config.stateDir, names, log);
+    writeClientEnv(config, l, ep);
+  }
   const before = await stackStatus(config);
-  if (before.temporal.healthy && before.temporalUi.healthy && before.minio.healthy && before.bucket.exists) {
+  if (before.temporal.healthy && before.temporalUi.healthy && before.minio.healthy && before.bucket.exists && (!ep.tls || before.tlsProxy?.healthy)) {
     await registerSearchAttributes(config, log);
     log(`stack already up (Temporal ${before.temporal.url}, UI ${before.temporalUi.url}, MinIO ${before.minio.url}, bucket ${before.bucket.name}): nothing to do`);
     return before;
@@ -421,6 +557,10 @@ export async function stackUp(config: Config, log: StackLog): Promise<StackStatu
   const minio = minioService(config, l, ep);
   const [temporalPlan, minioPlan] = await both(plan(temporal, log), plan(minio, log));
   const [, ours] = await both(carryOut(temporal, temporalPlan, l.binDir, log), carryOut(minio, minioPlan, l.binDir, log));
+  if (ep.tls) {
+    const frontend = tlsFrontendService(config, l, ep);
+    await carryOut(frontend, await plan(frontend, log, ep.bindIp), l.binDir, log);
+  }
 
   const generated = readCredentials(l.credentials);
   if (ours && config.s3.accessKeyId && generated && config.s3.accessKeyId !== generated.accessKey) {
@@ -439,19 +579,21 @@ export async function stackUp(config: Config, log: StackLog): Promise<StackStatu
 
   const after = await stackStatus(config);
   log(`stack up in ${((Date.now() - t0) / 1000).toFixed(1)} s: Temporal ${after.temporal.url}, UI ${after.temporalUi.url}, MinIO ${after.minio.url} (console http://${BIND_IP}:${ep.consolePort}), bucket ${after.bucket.name}`);
+  if (ep.tls) log(`secured stack: clients need the variables in ${l.envFile} (e.g. set -a; . ${l.envFile}; set +a)`);
   return after;
 }
 
 /** Stops the servers tl started (verified by pid file and /proc cmdline); leaves anything else alone. */
 export async function stackDown(config: Config, log: StackLog): Promise<void> {
+  if (config.stack.tls || fs.existsSync(layout(config.stateDir).nginxPid)) await stopService(config, 'tls-frontend', log);
   await both(stopService(config, 'temporal', log), stopService(config, 'minio', log));
 }
 
 /** Stops one server tl started, leaving the other running (fault tests take one down at a time). */
-export async function stopService(config: Config, name: 'temporal' | 'minio', log: StackLog): Promise<void> {
+export async function stopService(config: Config, name: 'temporal' | 'minio' | 'tls-frontend', log: StackLog): Promise<void> {
   const l = layout(config.stateDir);
   const ep = endpoints(config);
-  const svc = name === 'temporal' ? temporalService(config, l, ep) : minioService(config, l, ep);
+  const svc = name === 'temporal' ? temporalService(config, l, ep) : name === 'minio' ? minioService(config, l, ep) : tlsFrontendService(config, l, ep);
   const state = pidFileState(svc.pidFile, svc.binary);
   if (state.kind === 'running') {
     log(`${svc.name}: stopping pid ${state.pid} (SIGTERM)`);
@@ -473,10 +615,11 @@ export async function stopService(config: Config, name: 'temporal' | 'minio', lo
 export async function stackStatus(config: Config): Promise<StackStatus> {
   const l = layout(config.stateDir);
   const ep = endpoints(config);
+  const caFile = ep.tls ? certificatePaths(config.stateDir).caCert : config.s3.caFile;
   const [grpc, ui, live] = await Promise.all([
-    probeTemporal(config.temporal.address, config.temporal.namespace),
+    probeTemporal(stackTemporalOptions(config), config.temporal.namespace),
     probeHttp(ep.uiUrl),
-    probeHttp(ep.minioLiveUrl),
+    probeHttp(ep.minioLiveUrl, 2_000, caFile),
   ]);
   const temporalPid = pidFileState(l.temporalPid, l.temporalBin);
   const minioPid = pidFileState(l.minioPid, l.minioBin);
@@ -514,7 +657,8 @@ export async function stackStatus(config: Config): Promise<StackStatus> {
     temporal: entry('temporal', config.temporal.address, grpc, tOwn),
     // The UI is served by the same process as the frontend.
     temporalUi: entry('temporal-ui', ep.uiUrl, ui, tOwn),
-    minio: entry('minio', config.s3.endpoint, live, mOwn, bucketNote),
+    minio: entry('minio', ep.s3Endpoint, live, mOwn, bucketNote),
+    ...(ep.tls ? { tlsProxy: entry('tls-frontend', config.temporal.address, grpc, ownership(pidFileState(l.nginxPid, nginxBinary()), l.nginxPid)) } : {}),
     bucket: { name: config.s3.bucket, exists },
   };
 }

@@ -20,7 +20,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import type { Config } from './config';
-import { requireS3Credentials } from './config';
+import { createS3Client, encryptionParams } from './s3-client';
 
 export class IntegrityError extends Error {
   constructor(readonly key: string, expected: string, actual: string) {
@@ -99,18 +99,12 @@ export class ArtifactStore {
   constructor(
     readonly s3: S3Client,
     readonly bucket: string,
+    /** Server-side encryption parameters added to every PUT (single and multipart). */
+    readonly encryption: ReturnType<typeof encryptionParams> = {},
   ) {}
 
   static fromConfig(config: Config): ArtifactStore {
-    requireS3Credentials(config);
-    const s3 = new S3Client({
-      endpoint: config.s3.endpoint,
-      region: config.s3.region,
-      forcePathStyle: true,
-      credentials: { accessKeyId: config.s3.accessKeyId, secretAccessKey: config.s3.secretAccessKey },
-      maxAttempts: 5,
-    });
-    return new ArtifactStore(s3, config.s3.bucket);
+    return new ArtifactStore(createS3Client(config), config.s3.bucket, encryptionParams(config.s3));
   }
 
   s3Url(key: string): string {
@@ -145,7 +139,7 @@ export class ArtifactStore {
     const sha256 = sha256Hex(bytes);
     const precondition = !condition ? {} : 'ifMatch' in condition ? { IfMatch: condition.ifMatch } : { IfNoneMatch: condition.ifNoneMatch };
     const out = await this.s3.send(
-      new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: bytes, ContentType: contentType, Metadata: { sha256 }, ...precondition }),
+      new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: bytes, ContentType: contentType, Metadata: { sha256 }, ...this.encryption, ...precondition }),
     );
     return { stored: { key, sha256, size: bytes.length }, etag: out.ETag ?? '' };
   }
@@ -192,7 +186,7 @@ export class ArtifactStore {
       partSize: PART_SIZE,
       queueSize: 2,
       leavePartsOnError: false,
-      params: { Bucket: this.bucket, Key: key, Body: fs.createReadStream(filePath), ContentType: contentType, Metadata: { sha256 } },
+      params: { Bucket: this.bucket, Key: key, Body: fs.createReadStream(filePath), ContentType: contentType, Metadata: { sha256 }, ...this.encryption },
     });
     await upload.done();
     return { key, sha256, size };

@@ -5,6 +5,7 @@ import type { Config } from '../lib/config';
 import { ArtifactStore } from '../lib/store';
 import { describeBackend, initBackend } from '../lib/tf/backend';
 import { createActivities } from '../activities';
+import { connectWithDiagnosis, describeTemporalSecurity, temporalConnectionOptions } from '../lib/temporal-connection';
 
 export type QueueKind = 'cpu' | 'gpu';
 
@@ -26,7 +27,8 @@ export async function createWorker(config: Config, queue: QueueKind, log: (line:
     runtimeInstalled = true;
   }
   const store = ArtifactStore.fromConfig(config);
-  const connection = await NativeConnection.connect({ address: config.temporal.address });
+  const connectionOptions = temporalConnectionOptions(config);
+  const connection = await connectWithDiagnosis(connectionOptions, () => NativeConnection.connect(connectionOptions));
   const taskQueue = queue === 'cpu' ? config.taskQueues.cpu : config.taskQueues.gpu;
   const worker = await Worker.create({
     connection,
@@ -42,6 +44,6 @@ export async function createWorker(config: Config, queue: QueueKind, log: (line:
     maxHeartbeatThrottleInterval: '2 seconds',
     defaultHeartbeatThrottleInterval: '2 seconds',
   });
-  log(`worker serving task queue ${taskQueue} on ${config.temporal.address} (namespace ${config.temporal.namespace})`);
+  log(`worker serving task queue ${taskQueue} on ${config.temporal.address} (namespace ${config.temporal.namespace}, ${describeTemporalSecurity(config)})`);
   return { worker, backend: backend.name, taskQueue, connection };
 }

@@ -7,6 +7,7 @@ import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { defaultPayloadConverter, type Payload } from '@temporalio/common';
 import { loadConfig, type Config } from '../../lib/config';
 import { ArtifactStore } from '../../lib/store';
+import { temporalConnectionOptions } from '../../lib/temporal-connection';
 import type { RunProgress } from '../../lib/pipeline-types';
 import { progressQuery } from '../../workflows/definitions';
 
@@ -24,7 +25,7 @@ export function testConfig(env: NodeJS.ProcessEnv): Config {
 }
 
 export async function temporalClient(config: Config): Promise<Client> {
-  const connection = await Connection.connect({ address: config.temporal.address });
+  const connection = await Connection.connect(temporalConnectionOptions(config));
   return new Client({ connection, namespace: config.temporal.namespace });
 }
 
