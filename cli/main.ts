@@ -222,6 +222,11 @@ function buildProgram(): Command {
       const cfg = config();
       const { worker, backend, taskQueue } = await createWorker(cfg, opts.queue, opts.json ? note : out);
       if (opts.json) json({ taskQueue, queue: opts.queue, backend, address: cfg.temporal.address, namespace: cfg.temporal.namespace, pid: process.pid });
+      if (cfg.worker.healthPort) {
+        const { serveHealth } = await import('../workers/health');
+        serveHealth(worker, cfg.worker.healthPort, taskQueue);
+      }
+      exitOnSecondSignal(opts.json ? note : out, cfg.worker.shutdownSeconds);
       await worker.run();
     });
 
@@ -369,6 +374,18 @@ function addScheduleCommands(program: Command): void {
       if (opts.json) json(deleted);
       else out(`deleted schedule ${name}`);
     });
+}
+
+/** The SDK shuts the worker down on the first SIGTERM/SIGINT; a second one means now. */
+function exitOnSecondSignal(log: (line: string) => void, boundSeconds: number): void {
+  let signals = 0;
+  const onSignal = (signal: NodeJS.Signals) => {
+    signals += 1;
+    if (signals === 1) log(`${signal}: stopping: no new tasks; running activities stop at their next batch with a checkpoint (at most ${boundSeconds} s; signal again to exit now)`);
+    else process.exit(128 + (signal === 'SIGINT' ? 2 : 15));
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
 }
 
 function printStatus(status: object): void {

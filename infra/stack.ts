@@ -138,7 +138,8 @@ export function endpoints(config: Config): Endpoints {
     temporalHost,
     temporalPort: Number(address.slice(colon + 1)),
     uiPort: config.temporal.uiPort,
-    uiUrl: `http://${temporalHost}:${config.temporal.uiPort}`,
+    // The Web UI is plaintext, so it stays on loopback even when the secured frontend listens wider.
+    uiUrl: `http://${LOOPBACK_HOSTS.has(temporalHost) ? temporalHost : BIND_IP}:${config.temporal.uiPort}`,
     minioHost: s3.hostname,
     minioPort,
     // MinIO's console needs a port of its own; the one after the S3 port keeps 9000/9001 by default.

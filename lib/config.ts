@@ -50,6 +50,8 @@ export const ENV_VARS = {
   TL_STACK_BIND_IP: { schema: z.ipv4(), default: '127.0.0.1', doc: 'Address the local stack listens on; anything but loopback needs TL_STACK_TLS=1' },
   TL_TASK_QUEUE_CPU: { schema: queueName, default: 'tl-cpu', doc: 'Task queue for CPU activities' },
   TL_TASK_QUEUE_GPU: { schema: queueName, default: 'tl-gpu', doc: 'Task queue for GPU activities' },
+  TL_WORKER_SHUTDOWN_SECONDS: { schema: z.coerce.number().int().min(1).max(3600), default: '60', doc: 'On SIGTERM/SIGINT a worker stops polling, lets activities end at their next batch with a checkpoint heartbeat, and exits within this many seconds (a second signal exits at once)' },
+  TL_WORKER_HEALTH_PORT: { schema: port, default: '', doc: "Port of the worker's /healthz (200 while polling; for Kubernetes liveness); unset: no health server" },
   TL_BACKEND: { schema: z.enum(['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu']), default: 'auto', doc: 'TensorFlow.js backend; a forced one that cannot load is an error' },
   TL_WASM_THREADS: { schema: z.coerce.number().int().min(1).max(64), default: '', doc: 'Threads for the wasm backend (default: one per core, at most 8; 1 = single-threaded build)' },
   TL_FASHION_MNIST_DIR: { schema: z.string().min(1), default: '/usr/share/datasets/fashion-mnist', doc: 'Directory with the Fashion-MNIST IDX .gz files' },
@@ -92,6 +94,7 @@ export interface Config {
   /** How `tl stack up` runs the local stack. */
   stack: { tls: boolean; bindIp: string };
   taskQueues: { cpu: string; gpu: string };
+  worker: { shutdownSeconds: number; healthPort?: number };
   backend: 'auto' | 'tensorflow' | 'webgpu' | 'wasm' | 'cpu';
   fashionMnistDir: string;
   workDir: string;
@@ -191,6 +194,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       sse: sseAlgorithm === 'none' ? undefined : stripUndefined({ algorithm: sseAlgorithm, kmsKeyId }),
     },
     stack: { tls: values.TL_STACK_TLS as boolean, bindIp: String(values.TL_STACK_BIND_IP) },
+    worker: { shutdownSeconds: Number(values.TL_WORKER_SHUTDOWN_SECONDS), ...(values.TL_WORKER_HEALTH_PORT === '' ? {} : { healthPort: Number(values.TL_WORKER_HEALTH_PORT) }) },
     taskQueues: { cpu: String(values.TL_TASK_QUEUE_CPU), gpu: String(values.TL_TASK_QUEUE_GPU) },
     backend: values.TL_BACKEND as Config['backend'],
     fashionMnistDir: String(values.TL_FASHION_MNIST_DIR),

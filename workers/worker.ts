@@ -40,6 +40,11 @@ export async function createWorker(config: Config, queue: QueueKind, log: (line:
       : {}),
     activities: createActivities(() => ({ config, store, backend: backend.name })),
     maxConcurrentActivityTaskExecutions: 2,
+    // On SIGTERM/SIGINT polling stops and running activities are cancelled at once: training loops
+    // end at their next batch boundary after heartbeating their checkpoint, so a retry elsewhere
+    // resumes from there. Past the bound the run gives up and the process exits.
+    shutdownGraceTime: 0,
+    shutdownForceTime: config.worker.shutdownSeconds * 1000,
     // Heartbeats carry checkpoint keys: send them promptly so a killed worker loses little.
     maxHeartbeatThrottleInterval: '2 seconds',
     defaultHeartbeatThrottleInterval: '2 seconds',

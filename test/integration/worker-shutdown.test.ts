@@ -1,0 +1,75 @@
+// Graceful worker shutdown: SIGTERM mid-epoch stops polling, the training activity ends at its next
+// batch with its checkpoint in the heartbeat, and the process exits within its bound; the next
+// worker resumes from that checkpoint at once (no heartbeat time-out to wait for). A second signal
+// exits immediately.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Client } from '@temporalio/client';
+import { serverHeartbeat, startWorker, temporalClient, testConfig, testEnv, waitFor, waitForTraining, type WorkerProcess } from './harness';
+import { LAB_CNN_DEFAULTS, type LabCnnRunResult } from '../../lib/pipeline-types';
+import type { trainLabCnn } from '../../workflows';
+
+const BOUND_S = 30;
+const env = testEnv({ TL_WORKER_SHUTDOWN_SECONDS: String(BOUND_S) });
+const config = testConfig(env);
+const workers: WorkerProcess[] = [];
+let client: Client | undefined;
+
+after(async () => {
+  for (const w of workers) await w.stop('SIGKILL');
+  await client?.connection.close();
+});
+
+const exitOf = (w: WorkerProcess) =>
+  new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    if (w.child.exitCode !== null || w.child.signalCode !== null) resolve({ code: w.child.exitCode, signal: w.child.signalCode });
+    else w.child.once('exit', (code, signal) => resolve({ code, signal }));
+  });
+
+test('SIGTERM mid-epoch: the activity checkpoints and stops, the worker exits in bound, the next resumes', async () => {
+  client = await temporalClient(config);
+  const first = await startWorker(env);
+  workers.push(first);
+  const epochs = 3;
+  const handle = await client.workflow.start<typeof trainLabCnn>('trainLabCnn', {
+    taskQueue: config.taskQueues.cpu,
+    workflowId: `test-shutdown-${Date.now().toString(36)}`,
+    args: [{ options: { ...LAB_CNN_DEFAULTS, epochs, limit: 12000, batchSize: 64 } }],
+  });
+  await waitForTraining(handle, (p) => p.step === 'train' && (p.detail?.epoch ?? 0) >= 2 && (p.detail?.batch ?? 0) >= 3, 240_000);
+  await waitFor('an epoch-1 checkpoint in the server-side heartbeat', async () => (await serverHeartbeat<{ checkpoint?: unknown }>(handle, 'trainLabCnn'))?.checkpoint ?? undefined, 60_000, 200);
+
+  const t0 = Date.now();
+  const exited = exitOf(first);
+  first.child.kill('SIGTERM');
+  const { code, signal } = await exited;
+  const seconds = (Date.now() - t0) / 1000;
+  assert.ok(seconds < BOUND_S, `exited after ${seconds.toFixed(1)} s (bound ${BOUND_S} s)`);
+  assert.equal(signal, null, 'exited on its own, not killed by the signal');
+  assert.match(first.output(), /SIGTERM: stopping/);
+  assert.notEqual(code, null);
+
+  const t1 = Date.now();
+  workers.push(await startWorker(env));
+  const result = (await handle.result()) as LabCnnRunResult;
+  assert.ok(result.resumedFromEpoch >= 1, `resumed from epoch ${result.resumedFromEpoch}`);
+  assert.deepEqual(result.history.map((h) => h.epoch), [1, 2, 3]);
+  // The attempt ended on shutdown instead of timing out: the retry did not wait for the heartbeat time-out.
+  const history = await handle.fetchHistory();
+  const retried = history.events!.find((e) => (e.activityTaskStartedEventAttributes?.attempt ?? 1) > 1);
+  assert.ok(retried, 'the training activity was retried');
+  assert.ok((Date.now() - t1) / 1000 < 600);
+});
+
+test('a second signal exits at once', async () => {
+  const w = await startWorker(env);
+  workers.push(w);
+  const exited = exitOf(w);
+  // The second signal once the first is handled (signals sent back to back can merge into one);
+  // a graceful exit would be 0, the immediate one is 128 + SIGTERM.
+  w.child.kill('SIGTERM');
+  await waitFor('the first signal to be handled', async () => (/SIGTERM: stopping/.test(w.output()) ? true : undefined), 10_000, 20);
+  w.child.kill('SIGTERM');
+  const { code } = await exited;
+  assert.equal(code, 143, w.output());
+});
