@@ -3,13 +3,14 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Connection } from '@temporalio/client';
-import { credentialsFile, type Config } from '../lib/config';
+import type { Config } from '../lib/config';
 import { FASHION_MNIST_FILES } from '../lib/fashion-mnist';
 import { describeBackend, initBackend, type BackendName } from '../lib/tf/backend';
 import { bucketExists, probeHttp, probeTemporal } from '../infra/probes';
 import { endpoints } from '../infra/stack';
 import { findOnPath } from './report';
 import { temporalConnectionOptions } from '../lib/temporal-connection';
+import { securityChecks } from './doctor-security';
 
 export type CheckStatus = 'ok' | 'warn' | 'fail';
 
@@ -29,8 +30,8 @@ const bad = (status: 'warn' | 'fail', name: string, detail: string, fix: string)
 
 /** Every check, in the order they are shown. Never throws: a check that cannot run reports why. */
 export async function runDoctor(config: Config): Promise<Check[]> {
-  const [stack, backends, local] = await Promise.all([stackChecks(config), backendChecks(config), Promise.resolve(localChecks(config))]);
-  return [...stack, ...backends, ...local];
+  const [stack, security, backends, local] = await Promise.all([stackChecks(config), securityChecks(config), backendChecks(config), Promise.resolve(localChecks(config))]);
+  return [...stack, ...security, ...backends, ...local];
 }
 
 export const doctorFailed = (checks: Check[]): boolean => checks.some((c) => c.status === 'fail');
@@ -59,13 +60,8 @@ async function stackChecks(config: Config): Promise<Check[]> {
   checks.push(ui.ok ? ok('temporal-ui', uiUrl) : bad('warn', 'temporal-ui', ui.detail, `${STACK_UP} (the dev server serves the UI), or set TL_TEMPORAL_UI_PORT`));
   checks.push(minio.ok ? ok('minio', `healthy at ${config.s3.endpoint}`) : bad('fail', 'minio', minio.detail, `${STACK_UP}, or set TL_S3_ENDPOINT to a running S3 endpoint`));
 
-  const fromEnv = Boolean(process.env.TL_S3_ACCESS_KEY && process.env.TL_S3_SECRET_KEY);
-  const haveCredentials = Boolean(config.s3.accessKeyId && config.s3.secretAccessKey);
-  checks.push(
-    haveCredentials
-      ? ok('credentials', fromEnv ? 'from TL_S3_ACCESS_KEY / TL_S3_SECRET_KEY' : `from ${credentialsFile(config.stateDir)}`)
-      : bad('fail', 'credentials', `neither TL_S3_ACCESS_KEY/TL_S3_SECRET_KEY nor ${credentialsFile(config.stateDir)} is readable`, `${STACK_UP} (it generates them), or set TL_S3_ACCESS_KEY and TL_S3_SECRET_KEY`),
-  );
+  // Where the credentials come from is a security check (cli/doctor-security.ts).
+  const haveCredentials = config.s3.credentialSource !== 'default-chain';
   checks.push(await bucketCheck(config, minio.ok && haveCredentials));
   checks.push(...(await workerChecks(config, temporal.ok)));
   return checks;

@@ -135,7 +135,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     const parsed = spec.schema.safeParse(raw);
     if (!parsed.success) {
       const expected = parsed.error.issues.map((i) => i.message).join('; ');
-      throw new ConfigError(`${name}=${JSON.stringify(raw)} is invalid: expected ${expected}`);
+      // A secret's value is never echoed, not even a wrong one.
+      const shown = 'secret' in spec && spec.secret ? `<${raw.length} characters>` : JSON.stringify(raw);
+      throw new ConfigError(`${name}=${shown} is invalid: expected ${expected}`);
     }
     values[name] = parsed.data;
   }

@@ -67,15 +67,22 @@ export async function diagnoseTls(options: TemporalConnectionOptions, timeoutMs 
   const host = address.slice(0, colon).replace(/^\[(.*)\]$/, '$1');
   const servername = tlsOptions.serverNameOverride ?? (net.isIP(host) ? undefined : host);
   return new Promise((resolve) => {
-    const socket = tls.connect({
-      host,
-      port: Number(address.slice(colon + 1)),
-      ...(servername ? { servername } : {}),
-      ...(tlsOptions.serverRootCACertificate ? { ca: Buffer.from(tlsOptions.serverRootCACertificate) } : {}),
-      ...(tlsOptions.clientCertPair ? { cert: Buffer.from(tlsOptions.clientCertPair.crt), key: Buffer.from(tlsOptions.clientCertPair.key) } : {}),
-      ALPNProtocols: ['h2'],
-      timeout: timeoutMs,
-    });
+    let socket: tls.TLSSocket;
+    try {
+      socket = tls.connect({
+        host,
+        port: Number(address.slice(colon + 1)),
+        ...(servername ? { servername } : {}),
+        ...(tlsOptions.serverRootCACertificate ? { ca: Buffer.from(tlsOptions.serverRootCACertificate) } : {}),
+        ...(tlsOptions.clientCertPair ? { cert: Buffer.from(tlsOptions.clientCertPair.crt), key: Buffer.from(tlsOptions.clientCertPair.key) } : {}),
+        ALPNProtocols: ['h2'],
+        timeout: timeoutMs,
+      });
+    } catch (err) {
+      // Refused before any connection: the key does not belong to the certificate, a PEM is malformed.
+      resolve(`the TLS settings cannot be used: ${(err as Error).message} (check TL_TEMPORAL_TLS_CERT_FILE and TL_TEMPORAL_TLS_KEY_FILE)`);
+      return;
+    }
     const done = (why: string | undefined) => {
       socket.destroy();
       resolve(why);

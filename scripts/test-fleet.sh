@@ -22,7 +22,7 @@ export TL_FLEET_STACK_NS=tlf-stack TL_FLEET_WORKER_NS="tlf-host1 tlf-host2"
 
 default_bin="${HOME}/.local/state/tl/bin"
 mkdir -p "$TL_STATE_DIR/bin"
-for tool in temporal minio; do
+for tool in temporal minio helm; do
   if [ ! -e "$TL_STATE_DIR/bin/$tool" ] && [ -x "$default_bin/$tool" ]; then
     ln "$default_bin/$tool" "$TL_STATE_DIR/bin/$tool" 2>/dev/null || cp "$default_bin/$tool" "$TL_STATE_DIR/bin/$tool"
   fi

@@ -36,7 +36,7 @@ test('SIGTERM mid-epoch: the activity checkpoints and stops, the worker exits in
     workflowId: `test-shutdown-${Date.now().toString(36)}`,
     args: [{ options: { ...LAB_CNN_DEFAULTS, epochs, limit: 12000, batchSize: 64 } }],
   });
-  await waitForTraining(handle, (p) => p.step === 'train' && (p.detail?.epoch ?? 0) >= 2 && (p.detail?.batch ?? 0) >= 3, 240_000);
+  await waitForTraining(handle, (p) => p.step === 'train' && (p.detail?.epoch ?? 0) >= 2 && (p.detail?.batch ?? 0) >= 3, 600_000);
   await waitFor('an epoch-1 checkpoint in the server-side heartbeat', async () => (await serverHeartbeat<{ checkpoint?: unknown }>(handle, 'trainLabCnn'))?.checkpoint ?? undefined, 60_000, 200);
 
   const t0 = Date.now();

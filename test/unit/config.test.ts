@@ -95,4 +95,10 @@ test('S3 options: path-style by default, encryption on request, secrets are mark
   assert.throws(() => loadConfig({ TL_STATE_DIR: state, TL_S3_SSE: 'rot13' }), /TL_S3_SSE="rot13" is invalid/);
   assert.throws(() => loadConfig({ TL_STATE_DIR: state, TL_S3_SSE_KMS_KEY_ID: 'k' }), /TL_S3_SSE_KMS_KEY_ID is set but TL_S3_SSE=none/);
   assert.deepEqual([...SECRET_VARS].sort(), ['TL_S3_ACCESS_KEY', 'TL_S3_SECRET_KEY', 'TL_TEMPORAL_API_KEY']);
+  // A wrong secret is named, never echoed.
+  assert.throws(() => loadConfig({ TL_STATE_DIR: state, TL_S3_ACCESS_KEY: 'abc', TL_S3_SECRET_KEY: 'short' }), (err: Error) => {
+    assert.match(err.message, /^TL_S3_SECRET_KEY=<5 characters> is invalid/);
+    assert.ok(!err.message.includes('short'));
+    return true;
+  });
 });
