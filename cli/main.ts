@@ -211,14 +211,28 @@ function buildProgram(): Command {
 
   program
     .command('worker')
-    .description('run a worker until interrupted')
+    .description('run a worker until interrupted (on the CPU queue: workflows and activities, in two processes)')
     .addOption(new Option('--queue <queue>', 'which task queue to serve').choices(['cpu', 'gpu']).default('cpu'))
+    .addOption(new Option('--only <part>', 'serve one part of the CPU queue in this process: its workflows or its activities').choices(['workflows', 'activities']))
     .option('--json', 'print one JSON document once serving (queue, backend, pid); logs go to stderr')
     .action(async (opts) => {
-      const { createWorker } = await import('../workers/worker');
       const cfg = config();
-      const { worker, backend, taskQueue } = await createWorker(cfg, opts.queue, opts.json ? note : out);
-      if (opts.json) json({ taskQueue, queue: opts.queue, backend, address: cfg.temporal.address, namespace: cfg.temporal.namespace, pid: process.pid });
+      const log = opts.json ? note : out;
+      const serving = (s: { taskQueue: string; backend: string; pid: number; activitiesPid?: number }) => {
+        if (opts.json) json({ ...s, queue: opts.queue, address: cfg.temporal.address, namespace: cfg.temporal.namespace });
+      };
+      if (opts.queue === 'cpu' && !opts.only) {
+        const { runSplitWorker } = await import('../workers/split');
+        return runSplitWorker(cfg, log, serving, { json: opts.json });
+      }
+      if (opts.queue === 'gpu' && opts.only === 'workflows') throw new CliError('--only workflows: the GPU queue carries activities only; workflows run on the CPU queue', EXIT.usage);
+      const { createWorker, servingLine } = await import('../workers/worker');
+      const { reportToParent } = await import('../workers/split');
+      const { worker, backend, taskQueue } = await createWorker(cfg, opts.queue, log, opts.only ?? (opts.queue === 'cpu' ? 'both' : 'activities'));
+      if (!reportToParent({ taskQueue, backend })) {
+        log(servingLine(cfg, taskQueue, opts.only ? `${opts.only} only` : ''));
+        serving({ taskQueue, backend, pid: process.pid });
+      }
       await worker.run();
     });
 

@@ -1,5 +1,6 @@
 // A tl worker: picks its TensorFlow.js backend, connects to Temporal and serves one task queue.
-// CPU workers run the workflows and the CPU activities; GPU workers serve the GPU queue.
+// On the CPU queue it serves the workflows, the CPU activities or both (`tl worker` runs the two
+// in separate processes, workers/split.ts); GPU workers serve the GPU queue's activities.
 import { NativeConnection, Worker, Runtime, makeTelemetryFilterString } from '@temporalio/worker';
 import type { Config } from '../lib/config';
 import { ArtifactStore } from '../lib/store';
@@ -7,6 +8,8 @@ import { describeBackend, initBackend } from '../lib/tf/backend';
 import { createActivities } from '../activities';
 
 export type QueueKind = 'cpu' | 'gpu';
+/** What one worker serves: workflow tasks, activity tasks, or both. */
+export type WorkerRole = 'workflows' | 'activities' | 'both';
 
 export interface WorkerHandle {
   worker: Worker;
@@ -17,10 +20,16 @@ export interface WorkerHandle {
 
 let runtimeInstalled = false;
 
-export async function createWorker(config: Config, queue: QueueKind, log: (line: string) => void): Promise<WorkerHandle> {
-  const backend = await initBackend({ queue, forced: config.backend });
-  const tried = backend.tried.map((t) => (t.error ? `${t.name} (unavailable: ${t.error.split('\n')[0]})` : t.name)).join(' → ');
-  log(`backend: ${describeBackend(backend)} [tried ${tried}]`);
+export async function createWorker(config: Config, queue: QueueKind, log: (line: string) => void, role: WorkerRole = queue === 'cpu' ? 'both' : 'activities'): Promise<WorkerHandle> {
+  if (queue === 'gpu' && role !== 'activities') throw new Error('the GPU queue carries activities only: workflows run on the CPU queue');
+  const workflows = role !== 'activities';
+  const activities = role !== 'workflows';
+  // A workflows-only worker computes nothing: it needs no TensorFlow.js backend.
+  const backend = activities ? await initBackend({ queue, forced: config.backend }) : undefined;
+  if (backend) {
+    const tried = backend.tried.map((t) => (t.error ? `${t.name} (unavailable: ${t.error.split('\n')[0]})` : t.name)).join(' → ');
+    log(`backend: ${describeBackend(backend)} [tried ${tried}]`);
+  }
   if (!runtimeInstalled) {
     Runtime.install({ telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'WARN' }) } } });
     runtimeInstalled = true;
@@ -32,16 +41,19 @@ export async function createWorker(config: Config, queue: QueueKind, log: (line:
     connection,
     namespace: config.temporal.namespace,
     taskQueue,
-    // Workflows run on the CPU queue only; the GPU queue carries activities.
-    ...(queue === 'cpu'
+    ...(workflows
       ? { workflowsPath: require.resolve('../workflows'), interceptors: { workflowModules: [require.resolve('../workflows/activity-summaries')] } }
       : {}),
-    activities: createActivities(() => ({ config, store, backend: backend.name })),
+    ...(backend ? { activities: createActivities(() => ({ config, store, backend: backend.name })) } : {}),
     maxConcurrentActivityTaskExecutions: 2,
     // Heartbeats carry checkpoint keys: send them promptly so a killed worker loses little.
     maxHeartbeatThrottleInterval: '2 seconds',
     defaultHeartbeatThrottleInterval: '2 seconds',
   });
-  log(`worker serving task queue ${taskQueue} on ${config.temporal.address} (namespace ${config.temporal.namespace})`);
-  return { worker, backend: backend.name, taskQueue, connection };
+  return { worker, backend: backend?.name ?? 'none', taskQueue, connection };
+}
+
+/** The line a worker logs once it polls (people and tests wait for "worker serving task queue"). */
+export function servingLine(config: Config, taskQueue: string, serves = ''): string {
+  return `worker serving task queue ${taskQueue} on ${config.temporal.address} (namespace ${config.temporal.namespace}${serves ? `; ${serves}` : ''})`;
 }

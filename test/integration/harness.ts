@@ -8,7 +8,7 @@ import { defaultPayloadConverter, type Payload } from '@temporalio/common';
 import { loadConfig, type Config } from '../../lib/config';
 import { ArtifactStore } from '../../lib/store';
 import type { RunProgress } from '../../lib/pipeline-types';
-import { progressQuery } from '../../workflows/definitions';
+import { liveProgress } from '../../cli/live-progress';
 
 export const REPO_ROOT = path.resolve(__dirname, '../../..');
 export const TL_BIN = path.join(REPO_ROOT, 'bin', 'tl');
@@ -97,13 +97,14 @@ export async function waitFor<T>(what: string, probe: () => Promise<T | undefine
 }
 
 /**
- * Polls the run's progress until `ready` says so. Fails at once when the run leaves training or
+ * Polls the run's live progress (as `tl run --wait` sees it: recorded state plus the server's
+ * latest heartbeats) until `ready` says so. Fails at once when the run leaves training or
  * closes first (the moment for the fault has passed), rather than waiting for a time-out.
  */
 export async function waitForTraining(handle: WorkflowHandle, ready: (p: RunProgress) => boolean, timeoutMs = 300_000): Promise<RunProgress> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    const p = await answerOrNothing(handle.query(progressQuery));
+    const p = await answerOrNothing(liveProgress(handle));
     if (p && ready(p)) return p;
     if (p && ['evaluate', 'done', 'failed'].includes(p.step)) throw new Error(`run ${handle.workflowId} reached ${p.step} before the fault could be injected`);
     await new Promise((r) => setTimeout(r, 200));
