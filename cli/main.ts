@@ -271,9 +271,10 @@ function transferOptions(cmd: Command): Command {
   return promotionOptions(cmd, "the dataset folder's name");
 }
 
-/** The champion/challenger options both pipelines take. */
+/** The champion/challenger options both pipelines take (and how often a run records its epochs). */
 function promotionOptions(cmd: Command, defaultModelName: string): Command {
   return cmd
+    .option('--record-every <seconds>', 'least seconds between the epoch records a run keeps in its history (default 300)', intOption('--record-every', 5, 86_400))
     .option('--model-name <name>', `registry model name to compete for champion of (default: ${defaultModelName})`)
     .option('--promote-margin <x>', `accuracy gain over the champion needed to replace it (default: ${DEFAULT_PROMOTE_MARGIN})`, numberOption('--promote-margin', 0, 1))
     .option('--no-promote', 'skip the champion/challenger step');

@@ -4,7 +4,7 @@ import { SingleBar, Presets } from 'cli-progress';
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import type { RunProgress } from '../lib/pipeline-types';
 import { formatDuration, progressLine, RemainingTime, runFraction } from '../lib/progress';
-import { liveProgress } from './live-progress';
+import { ProgressFollower } from './live-progress';
 
 /** Turns successive progress reports into what the bar shows: monotonic, with an ETA. */
 export class ProgressView {
@@ -38,6 +38,7 @@ export async function followProgress(handle: WorkflowHandle, intervalMs = 1000):
     Presets.shades_classic,
   );
   const view = new ProgressView();
+  const follower = new ProgressFollower(handle);
   bar.start(100, 0, { text: 'starting' });
   let closed = false;
   const outcome: Promise<'done' | 'failed' | 'lost'> = handle.result().then(
@@ -48,7 +49,7 @@ export async function followProgress(handle: WorkflowHandle, intervalMs = 1000):
   try {
     while (!closed) {
       try {
-        const { fraction, text } = view.update(await liveProgress(handle));
+        const { fraction, text } = view.update(await follower.read());
         bar.update(Math.floor(fraction * 100), { text });
       } catch {
         /* the server may be briefly away; the next poll tries again */

@@ -7,8 +7,12 @@
 // if the activities process exits, this one stops too; if this process dies without warning
 // (SIGKILL), the child sees its IPC channel close and exits at once, as a crashed worker would.
 import { fork, type ChildProcess } from 'node:child_process';
+import * as os from 'node:os';
 import type { Config } from '../lib/config';
 import { createWorker, servingLine } from './worker';
+
+/** How much nicer (lower in CPU priority) the activities process runs than the workflows one. */
+const ACTIVITIES_NICENESS = 5;
 
 /** What the activities process tells its parent once it polls. */
 export interface ActivitiesReady {
@@ -35,6 +39,12 @@ export async function runSplitWorker(
   const args = ['worker', '--queue', 'cpu', '--only', 'activities', ...(opts.json ? ['--json'] : [])];
   // Its own process group: a terminal's Ctrl-C reaches this process only, which passes it on once.
   const child = fork(opts.entry ?? process.argv[1], args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], detached: true });
+  // Workflow tasks are tiny and wait on latency; training is throughput: it yields the CPU first.
+  try {
+    os.setPriority(child.pid!, Math.min(19, os.getPriority() + ACTIVITIES_NICENESS));
+  } catch {
+    /* not permitted here: both run at the same priority */
+  }
   const exited = new Promise<number>((resolve) => child.once('exit', (code, signal) => resolve(code ?? (signal ? 1 : 0))));
   const ready = activitiesReady(child, exited);
   // Once only: the child's SDK drains on the first signal and takes a second as "stop now".

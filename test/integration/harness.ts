@@ -8,7 +8,7 @@ import { defaultPayloadConverter, type Payload } from '@temporalio/common';
 import { loadConfig, type Config } from '../../lib/config';
 import { ArtifactStore } from '../../lib/store';
 import type { RunProgress } from '../../lib/pipeline-types';
-import { liveProgress } from '../../cli/live-progress';
+import { ProgressFollower } from '../../cli/live-progress';
 
 export const REPO_ROOT = path.resolve(__dirname, '../../..');
 export const TL_BIN = path.join(REPO_ROOT, 'bin', 'tl');
@@ -103,8 +103,9 @@ export async function waitFor<T>(what: string, probe: () => Promise<T | undefine
  */
 export async function waitForTraining(handle: WorkflowHandle, ready: (p: RunProgress) => boolean, timeoutMs = 300_000): Promise<RunProgress> {
   const deadline = Date.now() + timeoutMs;
+  const follower = new ProgressFollower(handle);
   while (Date.now() < deadline) {
-    const p = await answerOrNothing(liveProgress(handle));
+    const p = await answerOrNothing(follower.read());
     if (p && ready(p)) return p;
     if (p && ['evaluate', 'done', 'failed'].includes(p.step)) throw new Error(`run ${handle.workflowId} reached ${p.step} before the fault could be injected`);
     await new Promise((r) => setTimeout(r, 200));
