@@ -1,6 +1,5 @@
 // Activity: evaluates the trained model on the held-out test split and stores the run's
 // report (JSON, HTML with pictures, Markdown) in S3.
-import { Context } from '@temporalio/activity';
 import * as tf from '@tensorflow/tfjs';
 import type { ActivityDeps } from './deps';
 import type { EvaluateInput, EvaluateResult } from '../lib/pipeline-types';
@@ -13,7 +12,7 @@ import { classificationMetrics } from '../lib/metrics';
 import { renderHtml, renderMarkdown, type RunReport } from '../lib/report';
 import { joinStepTimings } from '../lib/report-run-details';
 import { failFastOnBadInput } from './errors';
-import { progressReporter } from './progress';
+import { heartbeatProgress } from './progress';
 import { firstMisclassified, thumbnails, workerEnvironment } from './report-data';
 
 export function evaluateLabCnnActivity(deps: ActivityDeps) {
@@ -21,21 +20,18 @@ export function evaluateLabCnnActivity(deps: ActivityDeps) {
     return failFastOnBadInput(async () => {
       const started = Date.now();
       const { store, backend } = deps();
-      const ctx = Context.current();
-      const report = progressReporter();
       const keys = runKeys(input.runId);
       const manifest = await loadManifest(store, input.manifestKey);
       const test = await loadSplit(store, manifest, 'test');
-      ctx.heartbeat({ message: 'loaded test split' });
+      heartbeatProgress({ step: 'evaluate', message: 'loaded test split', fraction: 0 });
       const model = await tf.loadLayersModel(s3ModelIO(store, input.train.modelPrefix));
       const predictions = await predictSplit(model, test, allIndices(test.count), manifest.classNames.length, undefined, (done, total) => {
-        ctx.heartbeat({ message: 'predicting', done, total });
-        report({ step: 'evaluate', message: 'test images', done, total });
+        heartbeatProgress({ step: 'evaluate', message: 'test images', done, total, fraction: (0.8 * done) / total });
       });
       model.dispose();
       const metrics = classificationMetrics(predictions.labels, predictions.predicted, manifest.classNames);
       const misclassified = firstMisclassified(predictions, manifest.classNames).map(({ index, ...m }) => ({ index, name: `test #${index}`, ...m }));
-      report({ step: 'evaluate', message: 'writing the report' }, true);
+      heartbeatProgress({ step: 'evaluate', message: 'writing the report', fraction: 0.8 });
       const images = await thumbnails(test, misclassified);
       const { train, ingest } = input;
 

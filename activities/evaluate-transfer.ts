@@ -1,7 +1,6 @@
 // Activity: evaluates every trained method on the same held-out split, chooses the better
 // model (the run's output, saved under runs/<id>/model), and stores the side-by-side report.
 import * as tf from '@tensorflow/tfjs';
-import { Context } from '@temporalio/activity';
 import type { ActivityDeps } from './deps';
 import type { BackboneInfo, FeatureShard, MethodResult, TransferOptions } from '../lib/pipeline-types';
 import type { MethodReport, TransferReport, TransferRunResult } from '../lib/transfer-types';
@@ -15,7 +14,7 @@ import { featurePrefix } from '../lib/features';
 import { joinStepTimings } from '../lib/report-run-details';
 import { renderTransferHtml, renderTransferMarkdown } from '../lib/report-transfer';
 import { failFastOnBadInput } from './errors';
-import { progressReporter } from './progress';
+import { heartbeatProgress } from './progress';
 import { firstMisclassified, thumbnails, workerEnvironment } from './report-data';
 
 export interface EvaluateTransferInput {
@@ -36,8 +35,6 @@ export function evaluateTransferActivity(deps: ActivityDeps) {
     return failFastOnBadInput(async () => {
       const started = Date.now();
       const { store, backend } = deps();
-      const ctx = Context.current();
-      const progress = progressReporter();
       const keys = transferKeys(input.runId);
       const manifest = await loadManifest(store, input.manifestKey);
       const split = heldOutSplit(manifest);
@@ -52,8 +49,8 @@ export function evaluateTransferActivity(deps: ActivityDeps) {
         const model = await tf.loadLayersModel(s3ModelIO(store, method.modelPrefix));
         models.set(method.method, model);
         const predictions = await predictSplit(model, data, allIndices(data.count), manifest.classNames.length, prepare, (done, total) => {
-          ctx.heartbeat({ method: method.method, done, total });
-          progress({ step: 'evaluate', message: `${method.method} on ${split}`, done, total });
+          const share = (reports.length + done / total) / input.methods.length;
+          heartbeatProgress({ step: 'evaluate', message: `${method.method} on ${split}`, done, total, fraction: 0.8 * share });
         });
         const metrics = classificationMetrics(predictions.labels, predictions.predicted, manifest.classNames);
         const wrong = firstMisclassified(predictions, manifest.classNames);
@@ -139,7 +136,7 @@ export function evaluateTransferActivity(deps: ActivityDeps) {
           input.timings,
         ),
       };
-      progress({ step: 'evaluate', message: 'writing the report' }, true);
+      heartbeatProgress({ step: 'evaluate', message: 'writing the report', fraction: 0.8 });
       const images = await thumbnails(data, picks);
       await store.putJson(keys.reportJson, report);
       await store.putBytes(keys.reportMarkdown, Buffer.from(renderTransferMarkdown(report)), 'text/markdown; charset=utf-8');

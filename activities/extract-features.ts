@@ -1,13 +1,13 @@
 // Activities: features of every dataset shard through the frozen backbone (inference mode),
 // one activity per shard. Features are cached in S3 under a key made of the dataset hash,
 // the backbone hash, the cut layer and the preprocessing, so a rerun does no work.
-import { Context } from '@temporalio/activity';
 import type { ActivityDeps } from './deps';
 import type { BackboneInfo, FeatureShard } from '../lib/pipeline-types';
 import { loadManifest } from '../lib/dataset';
 import { extractFeatures } from '../lib/models/backbone';
 import { featureKey } from '../lib/features';
 import { failFastOnBadInput } from './errors';
+import { heartbeatProgress } from './progress';
 import { cachedBackbone } from './backbones';
 
 const BATCH = 32;
@@ -37,9 +37,8 @@ export function extractFeaturesActivities(deps: ActivityDeps) {
           throw Object.assign(new Error(`backbone ${input.backbone.source} changed during the run (hash ${backbone.spec.sha256}, expected ${input.backbone.sha256})`), { name: 'ModelFormatError' });
         }
         const images = await store.getBytes(shard.images.key);
-        const ctx = Context.current();
         const features = await extractFeatures(backbone, images, BATCH, (done, of) =>
-          ctx.heartbeat({ split: input.split, shardIndex: input.shardIndex, imagesDone: done, imagesTotal: of }),
+          heartbeatProgress({ step: 'extract', message: `${input.split} shard ${input.shardIndex}`, done, total: of, fraction: done / of }),
         );
         await store.putBytes(key, new Uint8Array(features.buffer));
         return { ...result, cached: false, seconds: seconds() };

@@ -20,7 +20,8 @@ import { loadWeights, saveWeights } from '../lib/training/weights';
 import { s3ModelIO } from '../lib/tf/s3-model-io';
 import { predictionMetadata, transferKeys } from '../lib/transfer';
 import { failFastOnBadInput } from './errors';
-import { progressReporter } from './progress';
+import { boundaryRecorder, heartbeatProgress } from './progress';
+import { epochFraction, type ProgressBeat } from '../lib/progress';
 
 export interface FineTuneInput {
   runId: string;
@@ -29,6 +30,8 @@ export interface FineTuneInput {
   options: TransferOptions;
   /** Key of the logistic-regression head to start from, when the features method ran first. */
   warmStartHead?: string;
+  /** Least seconds between the epoch records the activity sends its workflow (lib/progress.ts). */
+  recordEverySeconds?: number;
 }
 
 interface Checkpoint {
@@ -39,12 +42,8 @@ interface Checkpoint {
   stages: StageRecord[]; // finished stages, plus the current one so far
 }
 
-export interface FineTuneHeartbeat {
-  stage: string;
-  epoch: number;
-  batch: number;
-  batches: number;
-  loss: number;
+/** What each heartbeat carries: live progress, and `checkpoint`, what a retry resumes from. */
+export interface FineTuneHeartbeat extends ProgressBeat {
   checkpoint: Checkpoint | null;
 }
 
@@ -70,7 +69,11 @@ export function fineTuneActivity(deps: ActivityDeps) {
       const resume = (ctx.info.heartbeatDetails as FineTuneHeartbeat | undefined)?.checkpoint ?? null;
       let checkpoint = resume;
       const records: StageRecord[] = resume ? resume.stages.slice(0, resume.stage) : [];
-      const report = progressReporter();
+      const recordBoundary = boundaryRecorder(input.recordEverySeconds);
+      // Progress counts every stage's epochs: a stage stopped early counts as done.
+      const totalEpochs = stages.reduce((sum, st) => sum + st.epochs, 0);
+      const fraction = (s: number, epoch: number, batch: number, batches: number) =>
+        (stages.slice(0, s).reduce((sum, st) => sum + st.epochs, 0) + epochFraction(epoch, stages[s].epochs, batch, batches) * stages[s].epochs) / totalEpochs;
       const started = Date.now();
       let imagesTrained = 0;
       let trainSeconds = 0;
@@ -101,8 +104,8 @@ export function fineTuneActivity(deps: ActivityDeps) {
           },
           validate: () => predictSplit(model, data, split.validation, numClasses, prepare),
           onBatch: (p) => {
-            ctx.heartbeat({ stage: stage.name, epoch: p.epoch, batch: p.batch, batches: p.batches, loss: p.loss, checkpoint } satisfies FineTuneHeartbeat);
-            report({ step: 'finetune', ...p, epochs: stage.epochs, message: `stage ${stage.name}` });
+            const progress = { step: 'finetune', message: `stage ${stage.name}`, ...p, epochs: stage.epochs, fraction: fraction(s, p.epoch, p.batch, p.batches) };
+            heartbeatProgress(progress, { checkpoint });
             if (ctx.cancellationSignal.aborted) throw ctx.cancellationSignal.reason;
           },
           onEpochEnd: async (record) => {
@@ -111,8 +114,11 @@ export function fineTuneActivity(deps: ActivityDeps) {
             if (!best || record.valLoss < best.valLoss) best = { valLoss: record.valLoss, epoch: record.epoch, weightsKey };
             const current: StageRecord = { stage, history: [...history], trainableLayers: trainable, stoppedEarly: false };
             checkpoint = { stage: s, epoch: record.epoch, weightsKey, best, stages: [...records, current] };
-            ctx.heartbeat({ stage: stage.name, epoch: record.epoch, batch: 0, batches: 0, loss: record.loss, checkpoint } satisfies FineTuneHeartbeat);
-            report({ step: 'finetune', epoch: record.epoch, epochs: stage.epochs, loss: record.loss, accuracy: record.accuracy, valAccuracy: record.valAccuracy, message: `stage ${stage.name}` }, true);
+            const { loss, accuracy, valAccuracy, imagesPerSecond } = record;
+            const progress = { step: 'finetune', message: `stage ${stage.name}`, epoch: record.epoch, epochs: stage.epochs, loss, accuracy, valAccuracy, imagesPerSecond, fraction: fraction(s, record.epoch, 1, 1) };
+            heartbeatProgress(progress, { checkpoint } satisfies Omit<FineTuneHeartbeat, 'progress'>);
+            // A stage's end is a boundary every run has a few of: always recorded.
+            recordBoundary(progress, record.epoch === stage.epochs || record.epoch - best.epoch >= options.patience);
             if (record.epoch - best.epoch >= options.patience) {
               stoppedEarly = true;
               return 'stop';

@@ -1,6 +1,5 @@
 // Activity: Fashion-MNIST IDX files → uint8 shards + manifest in S3. Idempotent: the same
 // source files map to the same manifest, and a second ingestion only reads a pointer.
-import { Context } from '@temporalio/activity';
 import type { ActivityDeps } from './deps';
 import type { IngestResult } from '../lib/pipeline-types';
 import { gunzipIdx, parseImageLabelPair } from '../lib/idx';
@@ -8,7 +7,7 @@ import { FASHION_MNIST_CLASSES, parseSource, readSourceFiles, CANONICAL_CONTENT_
 import { DATASET_FORMAT, sourceFingerprint, storeManifest, type DatasetManifest, type ShardRef, type SplitManifest } from '../lib/dataset';
 import { sha256Hex } from '../lib/store';
 import { failFastOnBadInput } from './errors';
-import { progressReporter } from './progress';
+import { heartbeatProgress } from './progress';
 
 const DATASET_PREFIX = 'datasets/fashion-mnist';
 const SHARD_SIZE = 10_000;
@@ -29,11 +28,8 @@ export function ingestFashionMnistActivity(deps: ActivityDeps) {
         if (await store.head(cached.manifestKey)) return { ...cached, cached: true, seconds: (Date.now() - started) / 1000 };
       }
 
-      const report = progressReporter(1000);
-      const heartbeat = (message: string, done?: number, total?: number) => {
-        Context.current().heartbeat({ message });
-        report({ step: 'ingest', message, done, total });
-      };
+      const heartbeat = (message: string, done?: number, total?: number) =>
+        heartbeatProgress({ step: 'ingest', message, done, total, ...(done !== undefined && total ? { fraction: done / total } : {}) });
       const splits: Record<string, SplitManifest> = {};
       const contentHashes: { name: string; sha256: string; bytes: number }[] = [];
       let canonical = true;

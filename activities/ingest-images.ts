@@ -5,11 +5,10 @@
 //   finalize  assemble the manifest, then the by-content pointer that makes re-ingestion free.
 // Each step writes only content-addressed objects (or, last, the pointer), so a retry of any
 // step rewrites the same keys. The bodies are plain functions of (store, config, heartbeat);
-// the activity wrappers at the bottom add Temporal's Context and non-retryable bad-input errors.
+// the activity wrappers at the bottom add progress heartbeats and non-retryable bad-input errors.
 import { availableParallelism } from 'node:os';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Context } from '@temporalio/activity';
 import type { ActivityDeps } from './deps';
 import type { Config } from '../lib/config';
 import type { IngestResult } from '../lib/pipeline-types';
@@ -20,6 +19,7 @@ import { materializeImageSource } from '../lib/images/source';
 import { SPLITS, mapLimit, scanImageFolder, byCodePoint, type ImageFolderScan, type ScannedFile, type Split } from '../lib/images/scan';
 import { DECODER_VERSION, ImageRejectedError, channelsOf, imageToTensorBytes } from '../lib/images/decode';
 import { failFastOnBadInput } from './errors';
+import { heartbeatProgress } from './progress';
 
 export interface ImageIngestOptions {
   /** Local directory, s3://<bucket>/<prefix>, or a .zip / .tar.gz / .tgz file. */
@@ -381,7 +381,11 @@ function validateOptions(o: ImageIngestOptions): ImageIngestOptions {
 export function imageIngestActivities(deps: ActivityDeps) {
   const env = (): IngestEnv => {
     const { store, config } = deps();
-    return { store, config, heartbeat: (details) => Context.current().heartbeat(details) };
+    return {
+      store,
+      config,
+      heartbeat: ({ message, done, total }) => heartbeatProgress({ step: 'ingest', message, done, total, ...(done !== undefined && total ? { fraction: done / total } : {}) }),
+    };
   };
   return {
     planImageDataset: (input: ImageIngestOptions): Promise<PlanResult> => failFastOnBadInput(() => planImageDatasetCore(env(), input)),

@@ -1,23 +1,36 @@
-// Best-effort, throttled progress from inside an activity to its workflow, so the
-// workflow's `progress` query can show live numbers without polling activity state.
+// How an activity reports progress. Live numbers ride on its heartbeats (the server keeps only
+// the latest, nothing reaches history); a few boundary records reach the workflow as a signal,
+// at most one per interval, so the workflow's own state and the Web UI line move at epoch
+// boundaries without the run's history growing with its training time (lib/progress.ts).
 import { Context } from '@temporalio/activity';
-import { stepProgressSignal } from '../workflows/definitions';
+import { recordProgressSignal } from '../workflows/definitions';
 import type { StepProgress } from '../lib/pipeline-types';
+import { RECORD_EVERY_SECONDS, type ProgressBeat } from '../lib/progress';
 
-export function progressReporter(minIntervalMs = 2000): (progress: StepProgress, force?: boolean) => void {
-  let last = 0;
+/** Heartbeats the activity's progress, with any fields of its own (a checkpoint to resume from). */
+export function heartbeatProgress<T extends object>(progress: StepProgress, extra?: T): void {
+  Context.current().heartbeat({ ...extra, progress } satisfies ProgressBeat);
+}
+
+/**
+ * Sends boundary records to the workflow, at most one per `everySeconds` (the first one
+ * `everySeconds` after the activity starts); `force` is for the few boundaries a run has
+ * regardless of its length (a fine-tuning stage's end).
+ */
+export function boundaryRecorder(everySeconds = RECORD_EVERY_SECONDS): (progress: StepProgress, force?: boolean) => void {
+  let last = Date.now();
   return (progress, force = false) => {
     const now = Date.now();
-    if (!force && now - last < minIntervalMs) return;
+    if (!force && now - last < everySeconds * 1000) return;
     last = now;
     const ctx = Context.current();
     const workflowId = ctx.info.workflowExecution?.workflowId;
     if (!workflowId) return;
     ctx.client.workflow
       .getHandle(workflowId)
-      .signal(stepProgressSignal, progress)
+      .signal(recordProgressSignal, progress)
       .catch(() => {
-        /* progress is advisory: a lost update is harmless */
+        /* a record is advisory: the heartbeats carry the same numbers */
       });
   };
 }

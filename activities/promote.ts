@@ -3,7 +3,6 @@
 // records the verdict in the registry (lib/registry.ts), promoted or not.
 // A retried attempt finds its verdict already recorded (request id `auto:<run id>`) and returns it;
 // a missing report or a refused request (RegistryError) fails for good (activities/errors.ts).
-import { Context } from '@temporalio/activity';
 import type { ActivityDeps } from './deps';
 import type { PromotionDecision } from '../lib/pipeline-types';
 import { loadManifest, loadSplit } from '../lib/dataset';
@@ -11,6 +10,7 @@ import { decidePromotion } from '../lib/promotion';
 import { commitEvent, entryFromReport, validModelName, type ModelEntry } from '../lib/registry';
 import { scoreStoredModel, type HeldOutResult } from '../lib/models/score';
 import { failFastOnBadInput } from './errors';
+import { heartbeatProgress } from './progress';
 
 export interface PromoteInput {
   runId: string;
@@ -26,12 +26,11 @@ export function promoteActivity(deps: ActivityDeps) {
   return async function promoteModel(input: PromoteInput): Promise<PromotionDecision> {
     return failFastOnBadInput(async () => {
       const { store } = deps();
-      const ctx = Context.current();
       const modelName = validModelName(input.modelName);
       const challenger = await entryFromReport(store, input.runId);
       const manifest = await loadManifest(store, challenger.heldOut.manifestKey);
       const data = await loadSplit(store, manifest, challenger.heldOut.split);
-      ctx.heartbeat({ message: `loaded held-out split ${challenger.heldOut.split}` });
+      heartbeatProgress({ step: 'promote', message: `loaded held-out split ${challenger.heldOut.split}` });
 
       // Scores by run id: a writer that lost a race re-plans without scoring the same champion twice.
       const scores = new Map<string, HeldOutResult>();
@@ -41,7 +40,7 @@ export function promoteActivity(deps: ActivityDeps) {
             ? await scoreStoredModel(store, entry.modelKey, data, manifest.classNames)
             : { notComparable: `its classes [${entry.classNames.join(', ')}] are not this held-out set's [${manifest.classNames.join(', ')}]` };
           scores.set(entry.runId, result);
-          ctx.heartbeat({ message: `scored ${entry.runId}` });
+          heartbeatProgress({ step: 'promote', message: `scored ${entry.runId}` });
         }
         return scores.get(entry.runId)!;
       };

@@ -14,16 +14,11 @@ import { flipAndShiftInPlace } from '../lib/training/augment';
 import { s3ModelIO } from '../lib/tf/s3-model-io';
 import { predictSplit } from '../lib/models/inference';
 import { failFastOnBadInput } from './errors';
-import { progressReporter } from './progress';
+import { boundaryRecorder, heartbeatProgress } from './progress';
+import { epochFraction, type ProgressBeat } from '../lib/progress';
 
-/** What each heartbeat carries; `checkpoint` is what a retry resumes from. */
-export interface TrainHeartbeat {
-  epoch: number;
-  epochs: number;
-  batch: number;
-  batches: number;
-  loss: number;
-  accuracy: number;
+/** What each heartbeat carries: live progress, and `checkpoint`, what a retry resumes from. */
+export interface TrainHeartbeat extends ProgressBeat {
   checkpoint: { epoch: number; prefix: string; history: EpochRecord[] } | null;
 }
 
@@ -52,7 +47,7 @@ export function trainLabCnnActivity(deps: ActivityDeps) {
       }
       const resumedFromEpoch = previous ? previous.epoch : 0;
       let checkpoint = previous;
-      const report = progressReporter();
+      const record = boundaryRecorder(input.recordEverySeconds);
       const started = Date.now();
       const [h, w, c] = data.imageShape;
       const epochs = options.epochs;
@@ -72,18 +67,19 @@ export function trainLabCnnActivity(deps: ActivityDeps) {
         },
         validate: () => predictSplit(model, data, split.validation, numClasses),
         onBatch: (p) => {
-          ctx.heartbeat({ ...p, epochs, checkpoint } satisfies TrainHeartbeat);
-          report({ step: 'train', ...p, epochs });
+          heartbeatProgress({ step: 'train', ...p, epochs, fraction: epochFraction(p.epoch, epochs, p.batch, p.batches) }, { checkpoint });
           if (ctx.cancellationSignal.aborted) throw ctx.cancellationSignal.reason;
         },
-        onEpochEnd: async (record) => {
-          history.push(record);
-          const prefix = keys.checkpoint(record.epoch);
+        onEpochEnd: async (epoch) => {
+          history.push(epoch);
+          const prefix = keys.checkpoint(epoch.epoch);
           await model.save(s3ModelIO(store, prefix), { includeOptimizer: true });
-          checkpoint = { epoch: record.epoch, prefix, history: [...history] };
-          ctx.heartbeat({ epoch: record.epoch, epochs, batch: 0, batches: 0, loss: record.loss, accuracy: record.accuracy, checkpoint } satisfies TrainHeartbeat);
-          report({ step: 'train', epoch: record.epoch, epochs, loss: record.loss, accuracy: record.accuracy, valAccuracy: record.valAccuracy }, true);
-          ctx.log.info('epoch done', { ...record });
+          checkpoint = { epoch: epoch.epoch, prefix, history: [...history] };
+          const { loss, accuracy, valAccuracy, imagesPerSecond } = epoch;
+          const progress = { step: 'train', epoch: epoch.epoch, epochs, loss, accuracy, valAccuracy, imagesPerSecond, fraction: epoch.epoch / epochs };
+          heartbeatProgress(progress, { checkpoint } satisfies Omit<TrainHeartbeat, 'progress'>);
+          record(progress);
+          ctx.log.info('epoch done', { ...epoch });
         },
       });
 

@@ -214,19 +214,35 @@ function buildProgram(): Command {
 
   program
     .command('worker')
-    .description('run a worker until interrupted')
+    .description('run a worker until interrupted (on the CPU queue: workflows and activities, in two processes)')
     .addOption(new Option('--queue <queue>', 'which task queue to serve').choices(['cpu', 'gpu']).default('cpu'))
+    .addOption(new Option('--only <part>', 'serve one part of the CPU queue in this process: its workflows or its activities').choices(['workflows', 'activities']))
     .option('--json', 'print one JSON document once serving (queue, backend, pid); logs go to stderr')
     .action(async (opts) => {
-      const { createWorker } = await import('../workers/worker');
       const cfg = config();
-      const { worker, backend, taskQueue } = await createWorker(cfg, opts.queue, opts.json ? note : out);
-      if (opts.json) json({ taskQueue, queue: opts.queue, backend, address: cfg.temporal.address, namespace: cfg.temporal.namespace, pid: process.pid });
-      if (cfg.worker.healthPort) {
-        const { serveHealth } = await import('../workers/health');
-        serveHealth(worker, cfg.worker.healthPort, taskQueue);
+      const log = opts.json ? note : out;
+      const serving = (s: { taskQueue: string; backend: string; pid: number; activitiesPid?: number }) => {
+        if (opts.json) json({ ...s, queue: opts.queue, address: cfg.temporal.address, namespace: cfg.temporal.namespace });
+      };
+      exitOnSecondSignal(log, cfg.worker.shutdownSeconds);
+      const { serveHealth } = await import('../workers/health');
+      // Health is served where the queue is polled for the user: by the parent in the two-process form.
+      const health = (worker: Parameters<typeof serveHealth>[0], taskQueue: string) => {
+        if (cfg.worker.healthPort) serveHealth(worker, cfg.worker.healthPort, taskQueue);
+      };
+      if (opts.queue === 'cpu' && !opts.only) {
+        const { runSplitWorker } = await import('../workers/split');
+        return runSplitWorker(cfg, log, serving, { json: opts.json, onWorker: health });
       }
-      exitOnSecondSignal(opts.json ? note : out, cfg.worker.shutdownSeconds);
+      if (opts.queue === 'gpu' && opts.only === 'workflows') throw new CliError('--only workflows: the GPU queue carries activities only; workflows run on the CPU queue', EXIT.usage);
+      const { createWorker, servingLine } = await import('../workers/worker');
+      const { reportToParent } = await import('../workers/split');
+      const { worker, backend, taskQueue } = await createWorker(cfg, opts.queue, log, opts.only ?? (opts.queue === 'cpu' ? 'both' : 'activities'));
+      if (!reportToParent({ taskQueue, backend })) {
+        log(servingLine(cfg, taskQueue, opts.only ? `${opts.only} only` : ''));
+        serving({ taskQueue, backend, pid: process.pid });
+        health(worker, taskQueue);
+      }
       await worker.run();
     });
 
@@ -265,9 +281,10 @@ function transferOptions(cmd: Command): Command {
   return promotionOptions(cmd, "the dataset folder's name");
 }
 
-/** The champion/challenger options both pipelines take. */
+/** The champion/challenger options both pipelines take (and how often a run records its epochs). */
 function promotionOptions(cmd: Command, defaultModelName: string): Command {
   return cmd
+    .option('--record-every <seconds>', 'least seconds between the epoch records a run keeps in its history (default 300)', intOption('--record-every', 5, 86_400))
     .option('--model-name <name>', `registry model name to compete for champion of (default: ${defaultModelName})`)
     .option('--promote-margin <x>', `accuracy gain over the champion needed to replace it (default: ${DEFAULT_PROMOTE_MARGIN})`, numberOption('--promote-margin', 0, 1))
     .option('--no-promote', 'skip the champion/challenger step');

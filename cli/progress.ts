@@ -1,55 +1,65 @@
-// A live progress bar fed by a workflow's `progress` query.
+// `tl run --wait`'s progress bar: the run's live progress (cli/live-progress.ts) as a fraction of
+// its expected work that never goes back, the current step's numbers, and the time left.
 import { SingleBar, Presets } from 'cli-progress';
-import type { WorkflowHandle } from '@temporalio/client';
-import { progressQuery } from '../workflows/definitions';
+import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import type { RunProgress } from '../lib/pipeline-types';
+import { formatDuration, progressLine, RemainingTime, runFraction } from '../lib/progress';
+import { ProgressFollower } from './live-progress';
 
-export function describeProgress(p: RunProgress): { fraction: number; text: string } {
-  const d = p.detail;
-  const stepIndex = Math.max(0, p.steps.indexOf(p.step));
-  let within = 0;
-  let text = p.step;
-  if (d?.epoch && d.epochs && d.batch && d.batches) {
-    within = (d.epoch - 1 + d.batch / d.batches) / d.epochs;
-    if (d.message) text += ` ${d.message}`;
-    text += ` epoch ${d.epoch}/${d.epochs} batch ${d.batch}/${d.batches}`;
-    if (d.loss !== undefined) text += ` loss ${d.loss.toFixed(4)}`;
-    if (d.accuracy !== undefined) text += ` acc ${(d.accuracy * 100).toFixed(1)}%`;
-    if (d.valAccuracy !== undefined) text += ` val ${(d.valAccuracy * 100).toFixed(1)}%`;
-    if (d.imagesPerSecond) text += ` ${Math.round(d.imagesPerSecond)} img/s`;
-  } else if (d?.done !== undefined && d.total) {
-    within = Math.min(1, d.done / d.total);
-    text += ` ${d.message ?? ''} ${d.done}/${d.total}`.replace(/ {2,}/g, ' ');
-  } else if (d?.message) {
-    text += ` ${d.message}`;
+/** Turns successive progress reports into what the bar shows: monotonic, with an ETA. */
+export class ProgressView {
+  private shown = 0;
+  private readonly remaining = new RemainingTime();
+
+  update(p: RunProgress, now = Date.now()): { fraction: number; text: string } {
+    const fraction = runFraction(p);
+    // Estimates get revised (early stopping, a retried attempt): the bar waits rather than going back.
+    if (fraction !== undefined) this.shown = Math.max(this.shown, fraction);
+    let text = progressLine(p);
+    if (p.step !== 'done' && p.step !== 'failed') {
+      const eta = this.remaining.update(this.shown, now);
+      if (eta !== undefined) text += ` | ETA ${formatDuration(eta)}`;
+    }
+    return { fraction: this.shown, text };
   }
-  const fraction = p.step === 'done' ? 1 : (stepIndex + within) / p.steps.length;
-  return { fraction, text };
+
+  get fraction(): number {
+    return this.shown;
+  }
 }
 
-/** Polls the query until the workflow closes; resolves when the workflow's result is in. */
+/**
+ * Follows the run until its result is in (or waiting for it fails): 100% only when it succeeded.
+ * The caller reads the result itself (cli/run.ts awaitResult, which rides out server restarts).
+ */
 export async function followProgress(handle: WorkflowHandle, intervalMs = 1000): Promise<void> {
   const bar = new SingleBar(
     { format: '{bar} {percentage}% | {text}', hideCursor: true, stream: process.stdout, noTTYOutput: true, notTTYSchedule: 10_000 },
     Presets.shades_classic,
   );
+  const view = new ProgressView();
+  const follower = new ProgressFollower(handle);
   bar.start(100, 0, { text: 'starting' });
   let closed = false;
-  const done = handle.result().finally(() => (closed = true));
+  const outcome: Promise<'done' | 'failed' | 'lost'> = handle.result().then(
+    () => 'done',
+    (err) => (err instanceof WorkflowFailedError ? 'failed' : 'lost'),
+  );
+  void outcome.finally(() => (closed = true));
   try {
     while (!closed) {
       try {
-        const p = await handle.query(progressQuery);
-        const { fraction, text } = describeProgress(p);
-        bar.update(Math.round(fraction * 100), { text });
+        const { fraction, text } = view.update(await follower.read());
+        bar.update(Math.floor(fraction * 100), { text });
       } catch {
-        /* the workflow may not have run its first task yet */
+        /* the server may be briefly away; the next poll tries again */
       }
-      await Promise.race([done.catch(() => undefined), new Promise((r) => setTimeout(r, intervalMs))]);
+      await Promise.race([outcome, new Promise((r) => setTimeout(r, intervalMs))]);
     }
-    bar.update(100, { text: 'done' });
+    const end = await outcome;
+    if (end === 'done') bar.update(100, { text: 'done' });
+    else bar.update(Math.floor(view.fraction * 100), { text: end === 'failed' ? 'failed' : 'lost contact with Temporal; waiting for the result' });
   } finally {
     bar.stop();
   }
-  await done;
 }

@@ -34,6 +34,8 @@ export interface CommonRunFlags {
   id?: string;
   wait?: boolean;
   json?: boolean;
+  /** --record-every: least seconds between epoch records in the run's history. */
+  recordEvery?: number;
   /** --model-name, --promote-margin, --no-promote (promote is false only with --no-promote). */
   modelName?: string;
   promoteMargin?: number;
@@ -97,6 +99,15 @@ export interface PipelineStart {
   labels: RunLabels;
   /** The run's configuration in a few fields, shown by the Temporal UI and `tl runs show`. */
   memo: Record<string, unknown>;
+  /** The Temporal UI's one-line summary of the run, and its details (Markdown): the same configuration. */
+  summary: string;
+  details: string;
+}
+
+/** The memo as the Temporal UI's static details: one Markdown list item per setting. */
+function detailsOf(memo: Record<string, unknown>): string {
+  const rows = Object.entries(memo).map(([k, v]) => `- **${k}**: ${String(v)}`);
+  return [...rows, '', 'Live progress: the pending activity\'s heartbeat; the current details are recorded at step and epoch boundaries.'].join('\n');
 }
 
 async function startAndFollow<R>(
@@ -121,6 +132,8 @@ async function startAndFollow<R>(
       args: spec.args,
       typedSearchAttributes: startSearchAttributes(spec.labels),
       memo: spec.memo,
+      staticSummary: spec.summary,
+      staticDetails: spec.details,
       // A finished run's id names its artifacts (runs/<id>/…): a new run must not reuse it.
       workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
     })
@@ -174,12 +187,15 @@ export function labCnnStart(config: Config, flags: RunLabCnnFlags, requestedBy?:
   const dataset = options.source ?? config.fashionMnistDir;
   const promotion = promotionRequest(flags, LAB_CNN_MODEL_NAME);
   const by = requestedBy ?? currentUser();
+  const memo = defined({ pipeline: 'lab-cnn', data: dataset, epochs: options.epochs, batchSize: options.batchSize, limit: options.limit, seed: options.seed, learningRate: options.learningRate, requestedBy: by, modelName: promotion?.modelName });
   return {
     pipeline: 'lab-cnn',
     workflowType: 'trainLabCnn',
-    args: [{ options, promotion, requestedBy: by }],
+    args: [{ options, promotion, requestedBy: by, ...(flags.recordEvery ? { recordEverySeconds: flags.recordEvery } : {}) }],
     labels: { pipeline: 'lab-cnn', dataset },
-    memo: defined({ pipeline: 'lab-cnn', data: dataset, epochs: options.epochs, batchSize: options.batchSize, limit: options.limit, seed: options.seed, learningRate: options.learningRate, requestedBy: by, modelName: promotion?.modelName }),
+    memo,
+    summary: `lab CNN on Fashion-MNIST: ${options.epochs} epoch(s), ${options.limit ?? 'all'} training images, batch ${options.batchSize}`,
+    details: detailsOf(memo),
   };
 }
 
@@ -243,23 +259,26 @@ export function transferStart(config: Config, flags: RunTransferFlags, requested
   };
   const promotion = promotionRequest(flags, transferModelName(options.data));
   const by = requestedBy ?? currentUser();
+  const memo = defined({
+    pipeline: 'transfer',
+    data: options.data,
+    backbone: options.backbone,
+    cutLayer: options.cutLayer,
+    method: options.method,
+    stages: options.stages?.map((st) => `${st.name}: ${st.epochs} epoch(s)`).join(', '),
+    batchSize: options.batchSize,
+    seed: options.seed,
+    requestedBy: by,
+    modelName: promotion?.modelName,
+  });
   return {
     pipeline: 'transfer',
     workflowType: 'transferLearning',
-    args: [{ options, gpuTaskQueue: config.taskQueues.gpu, promotion, requestedBy: by }],
+    args: [{ options, gpuTaskQueue: config.taskQueues.gpu, promotion, requestedBy: by, ...(flags.recordEvery ? { recordEverySeconds: flags.recordEvery } : {}) }],
     labels: { pipeline: 'transfer', dataset: options.data, backbone: options.backbone },
-    memo: defined({
-      pipeline: 'transfer',
-      data: options.data,
-      backbone: options.backbone,
-      cutLayer: options.cutLayer,
-      method: options.method,
-      stages: options.stages?.map((st) => `${st.name}: ${st.epochs} epoch(s)`).join(', '),
-      batchSize: options.batchSize,
-      seed: options.seed,
-      requestedBy: by,
-      modelName: promotion?.modelName,
-    }),
+    memo,
+    summary: `transfer learning (${options.method}) of ${path.basename(options.backbone)} on ${path.basename(options.data)}`,
+    details: detailsOf(memo),
   };
 }
 

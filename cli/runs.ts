@@ -3,7 +3,8 @@ import type { Client } from '@temporalio/client';
 import { artifactKey } from '../lib/store';
 import { runIdFor } from '../lib/pipeline-types';
 import { runsQuery, TL_BEST_ACCURACY, TL_PIPELINE, TL_SCHEDULE, TL_STEP, type RunFilters } from '../lib/search-attributes';
-import { progressQuery } from '../workflows/definitions';
+import { progressLine, runFraction } from '../lib/progress';
+import { liveProgress } from './live-progress';
 import { CliError, EXIT } from './errors';
 
 export interface RunSummary {
@@ -61,7 +62,13 @@ export async function showRun(client: Client, id: string): Promise<Record<string
     schedule: description.typedSearchAttributes.get(TL_SCHEDULE),
     config: description.memo,
   };
-  if (description.status.name === 'RUNNING') shown.progress = await handle.query(progressQuery).catch(() => undefined);
+  if (description.status.name === 'RUNNING') {
+    const progress = await liveProgress(handle, description).catch(() => undefined);
+    if (progress) {
+      const fraction = runFraction(progress);
+      shown.progress = { ...progress, line: progressLine(progress), ...(fraction === undefined ? {} : { percent: Math.floor(fraction * 100) }) };
+    }
+  }
   if (description.status.name === 'COMPLETED') shown.result = await handle.result();
   if (description.status.name === 'FAILED') shown.failure = await handle.result().catch((err) => String(err.cause?.message ?? err.message));
   return shown;

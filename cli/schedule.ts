@@ -99,6 +99,8 @@ export async function createSchedule(client: Client, config: Config, name: strin
         workflowId: `${run.pipeline}-${name}`,
         typedSearchAttributes: startSearchAttributes({ ...run.labels, schedule: name }),
         memo: run.memo,
+        staticSummary: run.summary,
+        staticDetails: run.details,
       },
       policies: { overlap: OVERLAP_POLICIES[flags.overlap], catchupWindow },
       state: { paused: flags.paused ?? false, note: flags.note },

@@ -42,6 +42,8 @@ export interface TrainInput {
   runId: string;
   manifestKey: string;
   options: LabCnnOptions;
+  /** Least seconds between the epoch records the activity sends its workflow (lib/progress.ts). */
+  recordEverySeconds?: number;
 }
 
 export interface TrainResult {
@@ -109,19 +111,27 @@ export interface PromotionDecision {
   seq: number;
 }
 
-/** Live progress, returned by the `progress` query. */
+/**
+ * A run's progress as the workflow records it (the `progress` query): the step, and the detail
+ * recorded at step and epoch boundaries. Clients fold in the running activities' heartbeats
+ * (lib/progress.ts) for the live numbers.
+ */
 export interface RunProgress {
   pipeline: string;
   /** 'starting', one of `steps`, 'done' or 'failed'. */
   step: string;
   steps: string[];
+  /** Expected work of each step (training image passes, see lib/progress.ts): weighs the steps. */
+  work?: Record<string, number>;
   detail?: StepProgress;
   testAccuracy?: number;
 }
 
-/** Sent by long activities (throttled) so the query can report inside-step progress. */
+/** Where a step is: carried by every activity heartbeat, and recorded by the workflow at boundaries. */
 export interface StepProgress {
   step: string;
+  /** Share of the activity's expected work done, 0..1 (images × epochs when it trains). */
+  fraction?: number;
   epoch?: number;
   epochs?: number;
   batch?: number;
@@ -130,9 +140,11 @@ export interface StepProgress {
   accuracy?: number;
   valAccuracy?: number;
   imagesPerSecond?: number;
-  /** Steps without epochs (ingest, extract, evaluate): items done out of total. */
+  /** Items done out of total within one activity (images predicted, shards written). */
   done?: number;
   total?: number;
+  /** Fanned-out steps: how many of the step's parallel activities have finished. */
+  activities?: { finished: number; total: number };
   message?: string;
 }
 

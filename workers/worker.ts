@@ -1,5 +1,6 @@
 // A tl worker: picks its TensorFlow.js backend, connects to Temporal and serves one task queue.
-// CPU workers run the workflows and the CPU activities; GPU workers serve the GPU queue.
+// On the CPU queue it serves the workflows, the CPU activities or both (`tl worker` runs the two
+// in separate processes, workers/split.ts); GPU workers serve the GPU queue's activities.
 import { NativeConnection, Worker, Runtime, makeTelemetryFilterString } from '@temporalio/worker';
 import type { Config } from '../lib/config';
 import { ArtifactStore } from '../lib/store';
@@ -8,6 +9,8 @@ import { createActivities } from '../activities';
 import { connectWithDiagnosis, describeTemporalSecurity, temporalConnectionOptions } from '../lib/temporal-connection';
 
 export type QueueKind = 'cpu' | 'gpu';
+/** What one worker serves: workflow tasks, activity tasks, or both. */
+export type WorkerRole = 'workflows' | 'activities' | 'both';
 
 export interface WorkerHandle {
   worker: Worker;
@@ -18,10 +21,16 @@ export interface WorkerHandle {
 
 let runtimeInstalled = false;
 
-export async function createWorker(config: Config, queue: QueueKind, log: (line: string) => void): Promise<WorkerHandle> {
-  const backend = await initBackend({ queue, forced: config.backend });
-  const tried = backend.tried.map((t) => (t.error ? `${t.name} (unavailable: ${t.error.split('\n')[0]})` : t.name)).join(' → ');
-  log(`backend: ${describeBackend(backend)} [tried ${tried}]`);
+export async function createWorker(config: Config, queue: QueueKind, log: (line: string) => void, role: WorkerRole = queue === 'cpu' ? 'both' : 'activities'): Promise<WorkerHandle> {
+  if (queue === 'gpu' && role !== 'activities') throw new Error('the GPU queue carries activities only: workflows run on the CPU queue');
+  const workflows = role !== 'activities';
+  const activities = role !== 'workflows';
+  // A workflows-only worker computes nothing: it needs no TensorFlow.js backend.
+  const backend = activities ? await initBackend({ queue, forced: config.backend }) : undefined;
+  if (backend) {
+    const tried = backend.tried.map((t) => (t.error ? `${t.name} (unavailable: ${t.error.split('\n')[0]})` : t.name)).join(' → ');
+    log(`backend: ${describeBackend(backend)} [tried ${tried}]`);
+  }
   if (!runtimeInstalled) {
     Runtime.install({ telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'WARN' }) } } });
     runtimeInstalled = true;
@@ -34,11 +43,10 @@ export async function createWorker(config: Config, queue: QueueKind, log: (line:
     connection,
     namespace: config.temporal.namespace,
     taskQueue,
-    // Workflows run on the CPU queue only; the GPU queue carries activities.
-    ...(queue === 'cpu'
+    ...(workflows
       ? { workflowsPath: require.resolve('../workflows'), interceptors: { workflowModules: [require.resolve('../workflows/activity-summaries')] } }
       : {}),
-    activities: createActivities(() => ({ config, store, backend: backend.name })),
+    ...(backend ? { activities: createActivities(() => ({ config, store, backend: backend.name })) } : {}),
     maxConcurrentActivityTaskExecutions: 2,
     // On SIGTERM/SIGINT polling stops and running activities are cancelled at once: training loops
     // end at their next batch boundary after heartbeating their checkpoint, so a retry elsewhere
@@ -49,6 +57,10 @@ export async function createWorker(config: Config, queue: QueueKind, log: (line:
     maxHeartbeatThrottleInterval: '2 seconds',
     defaultHeartbeatThrottleInterval: '2 seconds',
   });
-  log(`worker serving task queue ${taskQueue} on ${config.temporal.address} (namespace ${config.temporal.namespace}, ${describeTemporalSecurity(config)})`);
-  return { worker, backend: backend.name, taskQueue, connection };
+  return { worker, backend: backend?.name ?? 'none', taskQueue, connection };
+}
+
+/** The line a worker logs once it polls (people and tests wait for "worker serving task queue"). */
+export function servingLine(config: Config, taskQueue: string, serves = ''): string {
+  return `worker serving task queue ${taskQueue} on ${config.temporal.address} (namespace ${config.temporal.namespace}, ${describeTemporalSecurity(config)}${serves ? `; ${serves}` : ''})`;
 }

@@ -2,5 +2,7 @@
 import { defineQuery, defineSignal } from '@temporalio/workflow';
 import type { RunProgress, StepProgress } from '../lib/pipeline-types';
 
+/** The workflow's recorded progress; clients merge in live heartbeats (lib/progress.ts). */
 export const progressQuery = defineQuery<RunProgress>('progress');
-export const stepProgressSignal = defineSignal<[StepProgress]>('stepProgress');
+/** A boundary record from a long activity (an epoch's end), sent at most every few minutes. */
+export const recordProgressSignal = defineSignal<[StepProgress]>('recordProgress');

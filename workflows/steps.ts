@@ -1,20 +1,27 @@
-// Step bookkeeping shared by the pipelines: the `progress` query, live detail from
-// activities (the `stepProgress` signal), how long each step took, and the TlStep /
-// TlBestAccuracy search attributes, so lists and the Temporal UI see what the query sees.
-import { setHandler, upsertSearchAttributes } from '@temporalio/workflow';
-import type { RunProgress } from '../lib/pipeline-types';
+// Step bookkeeping shared by the pipelines: the `progress` query, the boundary records long
+// activities send (the `recordProgress` signal, a few per hour at most), how long each step
+// took, the TlStep / TlBestAccuracy search attributes, and the line the Web UI shows as the
+// run's current details, so lists, the UI and the CLI all see what the query sees.
+import { setCurrentDetails, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
+import type { RunProgress, StepProgress } from '../lib/pipeline-types';
+import { progressLine } from '../lib/progress';
 import { TL_BEST_ACCURACY, TL_STEP } from '../lib/search-attributes';
-import { progressQuery, stepProgressSignal } from './definitions';
+import { progressQuery, recordProgressSignal } from './definitions';
 
 /**
- * The progress the query returns. Its `step` and `testAccuracy` are accessors that upsert the
- * matching search attribute on every change, so a workflow only ever sets `progress.step = 'done'`
- * and `progress.testAccuracy = …` and the run becomes findable by them.
+ * The progress the query returns. Its `step`, `detail` and `testAccuracy` are accessors: a step
+ * change upserts TlStep, a test accuracy TlBestAccuracy, and every change rewrites the current
+ * details, so a workflow only ever assigns `progress.step = 'done'` and the rest follows.
  */
-function trackedProgress(pipeline: string, steps: string[]): RunProgress {
+function trackedProgress(pipeline: string, steps: string[], work: Record<string, number>): RunProgress {
   let step = 'starting';
+  let detail: StepProgress | undefined;
   let testAccuracy: number | undefined;
-  const progress = { pipeline, steps } as RunProgress;
+  const progress = { pipeline, steps, work } as RunProgress;
+  const describe = () => {
+    const accuracy = testAccuracy === undefined ? '' : ` (accuracy ${(testAccuracy * 100).toFixed(2)}%)`;
+    setCurrentDetails(`${pipeline}: ${progressLine(progress)}${accuracy}`);
+  };
   Object.defineProperties(progress, {
     step: {
       enumerable: true,
@@ -22,6 +29,15 @@ function trackedProgress(pipeline: string, steps: string[]): RunProgress {
       set: (value: string) => {
         if (value !== step) upsertSearchAttributes([{ key: TL_STEP, value }]);
         step = value;
+        describe();
+      },
+    },
+    detail: {
+      enumerable: true,
+      get: () => detail,
+      set: (value: StepProgress | undefined) => {
+        detail = value;
+        describe();
       },
     },
     testAccuracy: {
@@ -30,23 +46,24 @@ function trackedProgress(pipeline: string, steps: string[]): RunProgress {
       set: (value: number | undefined) => {
         testAccuracy = value;
         upsertSearchAttributes([{ key: TL_BEST_ACCURACY, value: value ?? null }]);
+        describe();
       },
     },
   });
   return progress;
 }
 
-export function trackSteps(pipeline: string, steps: string[]) {
-  const progress = trackedProgress(pipeline, steps);
+export function trackSteps(pipeline: string, steps: string[], work: Record<string, number>) {
+  const progress = trackedProgress(pipeline, steps, work);
   const timings: Record<string, number> = {};
   setHandler(progressQuery, () => progress);
-  setHandler(stepProgressSignal, (detail) => {
-    if (detail.step === progress.step) progress.detail = detail;
+  setHandler(recordProgressSignal, (record) => {
+    if (record.step === progress.step) progress.detail = record;
   });
   /** Runs one step, keeping the query's view and the timings up to date. */
   const step = async <T>(name: string, body: () => Promise<T>): Promise<T> => {
-    progress.step = name;
     progress.detail = undefined;
+    progress.step = name;
     const started = Date.now();
     try {
       return await body();

@@ -8,6 +8,7 @@ import type { LabCnnOptions, LabCnnRunResult, PromotionOptions } from '../lib/pi
 import { runIdFor } from '../lib/pipeline-types';
 import { FAULT_RETRY, TRAINING_RETRY } from './retry';
 import { trackSteps } from './steps';
+import { labCnnWork } from '../lib/progress';
 
 const { ingestFashionMnist, evaluateLabCnn, promoteModel } = proxyActivities<Activities>({
   startToCloseTimeout: '20 minutes',
@@ -28,15 +29,18 @@ export interface TrainLabCnnInput {
   promotion?: PromotionOptions;
   /** Who asked for the run: a user name, or `schedule:<name>`; recorded with a promotion. */
   requestedBy?: string;
+  /** Least seconds between epoch records in history (default lib/progress.ts RECORD_EVERY_SECONDS). */
+  recordEverySeconds?: number;
 }
 
 export async function trainLabCnn(input: TrainLabCnnInput): Promise<LabCnnRunResult> {
   const runId = runIdFor(workflowInfo().workflowId);
   const { promotion } = input;
-  const { progress, timings, step } = trackSteps('lab-cnn', ['ingest', 'train', 'evaluate', ...(promotion ? ['promote'] : [])]);
+  const steps = ['ingest', 'train', 'evaluate', ...(promotion ? ['promote'] : [])];
+  const { progress, timings, step } = trackSteps('lab-cnn', steps, labCnnWork(input.options, !!promotion));
 
   const ingest = await step('ingest', () => ingestFashionMnist({ source: input.options.source }));
-  const train = await step('train', () => trainActivity({ runId, manifestKey: ingest.manifestKey, options: input.options }));
+  const train = await step('train', () => trainActivity({ runId, manifestKey: ingest.manifestKey, options: input.options, recordEverySeconds: input.recordEverySeconds }));
   const evaluation = await step('evaluate', () =>
     evaluateLabCnn({ runId, manifestKey: ingest.manifestKey, options: input.options, ingest, train, timings: { ...timings } }),
   );

@@ -10,6 +10,7 @@ import { runIdFor } from '../lib/pipeline-types';
 import type { TransferRunResult } from '../lib/transfer-types';
 import { FAULT_RETRY, TRAINING_RETRY } from './retry';
 import { trackSteps } from './steps';
+import { transferWork } from '../lib/progress';
 
 const cpu = proxyActivities<Activities>({ startToCloseTimeout: '30 minutes', heartbeatTimeout: '2 minutes', retry: FAULT_RETRY });
 
@@ -21,6 +22,8 @@ export interface TransferLearningInput {
   promotion?: PromotionOptions;
   /** Who asked for the run: a user name, or `schedule:<name>`; recorded with a promotion. */
   requestedBy?: string;
+  /** Least seconds between epoch records in history (default lib/progress.ts RECORD_EVERY_SECONDS). */
+  recordEverySeconds?: number;
 }
 
 export async function transferLearning(input: TransferLearningInput): Promise<TransferRunResult> {
@@ -36,14 +39,16 @@ export async function transferLearning(input: TransferLearningInput): Promise<Tr
 
   const { promotion } = input;
   const steps = ['backbone', 'ingest', 'extract', 'features', 'finetune', 'evaluate', ...(promotion ? ['promote'] : [])];
-  const { progress, timings, step } = trackSteps('transfer', steps);
+  const { progress, timings, step } = trackSteps('transfer', steps, transferWork(options, !!promotion));
 
-  // Fanned-out steps report how many of their parallel activities have finished.
+  // Fanned-out steps record how many of their parallel activities have finished (no extra
+  // history: each completion is an event anyway); clients add the running ones' heartbeats.
   const countDone = async <T>(activity: Promise<T>, name: string, what: string, total: number): Promise<T> => {
+    if (progress.step === name && !progress.detail?.activities) progress.detail = { step: name, message: what, activities: { finished: 0, total } };
     const result = await activity;
     if (progress.step === name) {
-      const done = (progress.detail?.step === name ? (progress.detail.done ?? 0) : 0) + 1;
-      progress.detail = { step: name, message: what, done, total };
+      const finished = (progress.detail?.activities?.finished ?? 0) + 1;
+      progress.detail = { step: name, message: what, activities: { finished, total } };
     }
     return result;
   };
@@ -89,7 +94,7 @@ export async function transferLearning(input: TransferLearningInput): Promise<Tr
   }
   if (options.method !== 'features') {
     const warmStart = methods.find((m) => m.method === 'features')?.headKey;
-    methods.push(await step('finetune', () => fineTune({ runId, manifestKey: dataset.manifestKey, backbone, options, warmStartHead: warmStart })));
+    methods.push(await step('finetune', () => fineTune({ runId, manifestKey: dataset.manifestKey, backbone, options, warmStartHead: warmStart, recordEverySeconds: input.recordEverySeconds })));
   }
 
   const chosen = await step('evaluate', () =>

@@ -9,7 +9,7 @@ import { loadConfig, type Config } from '../../lib/config';
 import { ArtifactStore } from '../../lib/store';
 import { temporalConnectionOptions } from '../../lib/temporal-connection';
 import type { RunProgress } from '../../lib/pipeline-types';
-import { progressQuery } from '../../workflows/definitions';
+import { ProgressFollower } from '../../cli/live-progress';
 
 export const REPO_ROOT = path.resolve(__dirname, '../../..');
 export const TL_BIN = path.join(REPO_ROOT, 'bin', 'tl');
@@ -98,13 +98,15 @@ export async function waitFor<T>(what: string, probe: () => Promise<T | undefine
 }
 
 /**
- * Polls the run's progress until `ready` says so. Fails at once when the run leaves training or
+ * Polls the run's live progress (as `tl run --wait` sees it: recorded state plus the server's
+ * latest heartbeats) until `ready` says so. Fails at once when the run leaves training or
  * closes first (the moment for the fault has passed), rather than waiting for a time-out.
  */
 export async function waitForTraining(handle: WorkflowHandle, ready: (p: RunProgress) => boolean, timeoutMs = 300_000): Promise<RunProgress> {
   const deadline = Date.now() + timeoutMs;
+  const follower = new ProgressFollower(handle);
   while (Date.now() < deadline) {
-    const p = await answerOrNothing(handle.query(progressQuery));
+    const p = await answerOrNothing(follower.read());
     if (p && ready(p)) return p;
     if (p && ['evaluate', 'done', 'failed'].includes(p.step)) throw new Error(`run ${handle.workflowId} reached ${p.step} before the fault could be injected`);
     await new Promise((r) => setTimeout(r, 200));
