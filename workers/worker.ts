@@ -3,14 +3,22 @@
 import { NativeConnection, Worker, Runtime, makeTelemetryFilterString } from '@temporalio/worker';
 import type { Config } from '../lib/config';
 import { ArtifactStore } from '../lib/store';
-import { describeBackend, initBackend } from '../lib/tf/backend';
+import { backendSummary, describeBackend, initBackend, passedOver, type BackendCandidate, type BackendName } from '../lib/tf/backend';
 import { createActivities } from '../activities';
 
 export type QueueKind = 'cpu' | 'gpu';
 
+/** Which backend the worker's activities run on, and why the faster candidates were passed over. */
+export interface WorkerBackend {
+  name: BackendName;
+  candidate: BackendCandidate;
+  description: string;
+  passedOver: { name: BackendCandidate; reason: string }[];
+}
+
 export interface WorkerHandle {
   worker: Worker;
-  backend: string;
+  backend: WorkerBackend;
   taskQueue: string;
   connection: NativeConnection;
 }
@@ -36,12 +44,17 @@ export async function createWorker(config: Config, queue: QueueKind, log: (line:
     ...(queue === 'cpu'
       ? { workflowsPath: require.resolve('../workflows'), interceptors: { workflowModules: [require.resolve('../workflows/activity-summaries')] } }
       : {}),
-    activities: createActivities(() => ({ config, store, backend: backend.name })),
+    activities: createActivities(() => ({ config, store, backend: backendSummary(backend) })),
     maxConcurrentActivityTaskExecutions: 2,
     // Heartbeats carry checkpoint keys: send them promptly so a killed worker loses little.
     maxHeartbeatThrottleInterval: '2 seconds',
     defaultHeartbeatThrottleInterval: '2 seconds',
   });
   log(`worker serving task queue ${taskQueue} on ${config.temporal.address} (namespace ${config.temporal.namespace})`);
-  return { worker, backend: backend.name, taskQueue, connection };
+  return {
+    worker,
+    backend: { name: backend.name, candidate: backend.candidate, description: describeBackend(backend), passedOver: passedOver(backend) },
+    taskQueue,
+    connection,
+  };
 }
