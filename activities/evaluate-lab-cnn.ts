@@ -91,9 +91,9 @@ export function evaluateLabCnnActivity(deps: ActivityDeps) {
           ['ingest', 'train', 'evaluate'],
           {
             ingest: { seconds: ingest.seconds, activities: 1 },
-            train: { seconds: train.seconds, activities: 1 },
+            train: { seconds: train.seconds, activities: 1, backend: train.backend },
             // Up to here; storing the report takes a moment more.
-            evaluate: { seconds: (Date.now() - started) / 1000, activities: 1 },
+            evaluate: { seconds: (Date.now() - started) / 1000, activities: 1, backend },
           },
           input.timings,
         ),

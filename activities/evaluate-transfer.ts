@@ -129,9 +129,13 @@ export function evaluateTransferActivity(deps: ActivityDeps) {
           ['backbone', 'ingest', 'extract', 'features', 'finetune', 'evaluate'],
           {
             ingest: input.ingest.seconds !== undefined ? { seconds: input.ingest.seconds, activities: input.ingest.activities ?? 1 } : undefined,
-            extract: { seconds: input.features.reduce((sum, f) => sum + (f.seconds ?? 0), 0), activities: input.features.length },
-            ...Object.fromEntries(input.methods.map((m) => [m.method, { seconds: m.trainSeconds, activities: 1 }])),
-            evaluate: { seconds: (Date.now() - started) / 1000, activities: 1 },
+            extract: {
+              seconds: input.features.reduce((sum, f) => sum + (f.seconds ?? 0), 0),
+              activities: input.features.length,
+              backend: [...new Set(input.features.flatMap((f) => (f.backend ? [f.backend] : [])))].join(' / ') || undefined,
+            },
+            ...Object.fromEntries(input.methods.map((m) => [m.method, { seconds: m.trainSeconds, activities: 1, backend: m.backend }])),
+            evaluate: { seconds: (Date.now() - started) / 1000, activities: 1, backend },
           },
           input.timings,
         ),

@@ -25,7 +25,7 @@ export function extractFeaturesActivities(deps: ActivityDeps) {
       return failFastOnBadInput(async () => {
         const started = Date.now();
         const seconds = () => (Date.now() - started) / 1000;
-        const { store } = deps();
+        const { store, backend } = deps();
         const key = featureKey(input.manifestKey, input.backbone, input.split, input.shardIndex);
         const manifest = await loadManifest(store, input.manifestKey);
         const shard = manifest.splits[input.split].shards[input.shardIndex];
@@ -41,7 +41,7 @@ export function extractFeaturesActivities(deps: ActivityDeps) {
           heartbeatProgress({ step: 'extract', message: `${input.split} shard ${input.shardIndex}`, done, total: of, fraction: done / of }),
         );
         await store.putBytes(key, new Uint8Array(features.buffer));
-        return { ...result, cached: false, seconds: seconds() };
+        return { ...result, cached: false, seconds: seconds(), backend };
       });
     },
   };

@@ -146,6 +146,7 @@ export function fineTuneActivity(deps: ActivityDeps) {
         imagesPerSecond: trainSeconds > 0 ? imagesTrained / trainSeconds : 0,
         stages: records,
         resumedFrom: resume ? `stage ${resume.stage + 1}, epoch ${resume.epoch}` : undefined,
+        backend: deps().backend,
       };
     });
   };

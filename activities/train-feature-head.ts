@@ -58,6 +58,7 @@ export function trainFeatureHeadActivity(deps: ActivityDeps) {
         headKey,
         l2Grid: lr.grid,
         chosenL2: lr.l2,
+        backend: deps().backend,
       };
     });
   };

@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { Connection } from '@temporalio/client';
 import type { Config } from '../lib/config';
 import { FASHION_MNIST_FILES } from '../lib/fashion-mnist';
-import { describeBackend, initBackend, type BackendName } from '../lib/tf/backend';
+import { backendSummary, initBackend, type BackendName } from '../lib/tf/backend';
 import { bucketExists, probeHttp, probeTemporal } from '../infra/probes';
 import { endpoints } from '../infra/stack';
 import { findOnPath } from './report';
@@ -126,9 +126,12 @@ async function backendChecks(config: Config): Promise<Check[]> {
   for (const queue of ['cpu', 'gpu'] as const) {
     try {
       const choice = await initBackend({ queue, forced: config.backend });
-      for (const t of choice.tried) if (!errors.has(t.name) || t.error === undefined) errors.set(t.name, t.error);
+      for (const t of choice.tried) {
+        if (t.name === 'tensorflow-gpu') continue; // GPU machines only: the gpu worker's line says why it was passed over
+        if (!errors.has(t.name) || t.error === undefined) errors.set(t.name, t.error);
+      }
       const via = config.backend === 'auto' ? 'auto' : `TL_BACKEND=${config.backend}`;
-      picks.push(ok(`${queue} worker backend`, `${describeBackend(choice)} (${via})`));
+      picks.push(ok(`${queue} worker backend`, `${backendSummary(choice)} (${via})`));
     } catch (err) {
       const fix = config.backend === 'auto' ? BACKEND_FIX.cpu : `unset TL_BACKEND, or ${BACKEND_FIX[config.backend]}`;
       picks.push(bad('fail', `${queue} worker backend`, (err as Error).message.split('\n')[0], fix));

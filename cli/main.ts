@@ -23,6 +23,7 @@ import { cancelRun, listRuns, showRun } from './runs';
 import { fetchReport } from './report';
 import { formatModelDetail, formatModelList, listModels, promoteRun, rollbackModel, showModel, type ModelDetail } from './models';
 import { DEFAULT_PROMOTE_MARGIN } from '../lib/promotion';
+import type { WorkerBackend } from '../workers/worker';
 
 const out = (line: string): void => void process.stdout.write(`${line}\n`);
 const json = (value: unknown): void => out(JSON.stringify(value, null, 2));
@@ -221,7 +222,7 @@ function buildProgram(): Command {
     .action(async (opts) => {
       const cfg = config();
       const log = opts.json ? note : out;
-      const serving = (s: { taskQueue: string; backend: string; pid: number; activitiesPid?: number }) => {
+      const serving = (s: { taskQueue: string; backend?: WorkerBackend; pid: number; activitiesPid?: number }) => {
         if (opts.json) json({ ...s, queue: opts.queue, address: cfg.temporal.address, namespace: cfg.temporal.namespace });
       };
       exitOnSecondSignal(log, cfg.worker.shutdownSeconds);

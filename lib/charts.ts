@@ -86,6 +86,8 @@ export interface StepTiming {
   activities?: number;
   /** Seconds from the step's start to its end as the workflow saw them (queueing and retries included). */
   wallSeconds?: number;
+  /** The TensorFlow.js backend its activities ran on, and why faster ones were passed over. */
+  backend?: string;
 }
 
 /** One horizontal bar per step: worker seconds, with the workflow's wall time as a thin line behind it. */

@@ -219,6 +219,8 @@ export interface FeatureShard {
   cached: boolean;
   /** How long the extraction activity ran (a cache hit: the lookup only). */
   seconds?: number;
+  /** The backend that extracted them (absent on a cache hit). */
+  backend?: string;
 }
 
 /** What a method's training activity returns: small, the model itself stays in S3. */
@@ -236,6 +238,8 @@ export interface MethodResult {
   /** Fine-tuning: one record per stage. */
   stages?: StageRecord[];
   resumedFrom?: string;
+  /** The backend it trained on, and why faster ones were passed over. */
+  backend?: string;
 }
 
 /** Stored in a saved model's userDefinedMetadata so `tl predict` can prepare images alone. */

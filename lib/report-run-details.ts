@@ -24,23 +24,31 @@ export function cacheTable(decisions: CacheDecision[]): Table {
 export function stepTimingsTable(steps: StepTiming[]): Table {
   const sum = (f: (s: StepTiming) => number | undefined) => steps.reduce((a, s) => a + (isNum(f(s)) ? f(s)! : 0), 0);
   const opt = (x: number | undefined) => (isNum(x) ? duration(x) : '–');
+  // Older reports have no backends: no empty column for them.
+  const backends = steps.some((s) => s.backend);
+  const backend = (s: StepTiming) => (backends ? [s.backend ?? '–'] : []);
   return {
-    head: ['Step', 'Worker time', 'Activities', 'Wall time'],
+    head: ['Step', 'Worker time', 'Activities', 'Wall time', ...(backends ? ['Backend'] : [])],
     rows: [
-      ...steps.map((s) => [s.step, opt(s.seconds), isNum(s.activities) ? int(s.activities) : '–', opt(s.wallSeconds)]),
-      ['Total', duration(sum((s) => s.seconds)), int(sum((s) => s.activities)), duration(sum((s) => s.wallSeconds))],
+      ...steps.map((s) => [s.step, opt(s.seconds), isNum(s.activities) ? int(s.activities) : '–', opt(s.wallSeconds), ...backend(s)]),
+      ['Total', duration(sum((s) => s.seconds)), int(sum((s) => s.activities)), duration(sum((s) => s.wallSeconds)), ...(backends ? [''] : [])],
     ],
     numeric: [1, 2, 3],
   };
 }
 
 /** Steps in the workflow's order, joining worker-measured seconds with the workflow's wall time. */
-export function joinStepTimings(order: string[], worker: Record<string, { seconds: number; activities: number } | undefined>, wall: Record<string, number>): StepTiming[] {
+export function joinStepTimings(
+  order: string[],
+  worker: Record<string, { seconds: number; activities: number; backend?: string } | undefined>,
+  wall: Record<string, number>,
+): StepTiming[] {
   return order
     .filter((step) => worker[step] || isNum(wall[step]))
     .map((step) => ({
       step,
       ...(worker[step] ? { seconds: worker[step]!.seconds, activities: worker[step]!.activities } : {}),
       ...(isNum(wall[step]) ? { wallSeconds: wall[step] } : {}),
+      ...(worker[step]?.backend ? { backend: worker[step]!.backend } : {}),
     }));
 }

@@ -44,3 +44,17 @@ else
 fi
 echo "bench: measuring tl ..."
 node dist/bench/run.js --peer "$tmp/peer.json"
+
+# Whole jobs next to whole peer scripts (bench/end-to-end.ts); TL_BENCH_E2E=0 skips them. The
+# Keras peer needs tensorflow-cpu from PyPI in a venv of its own (scripts/keras-peer.sh).
+if [ "${TL_BENCH_E2E:-1}" != 0 ]; then
+  if [ -z "${TL_BENCH_KERAS_PYTHON:-}" ]; then
+    if keras_python=$(bash scripts/keras-peer.sh); then
+      export TL_BENCH_KERAS_PYTHON=$keras_python
+    else
+      echo "bench: no Keras peer (scripts/keras-peer.sh failed); its lines are skipped"
+    fi
+  fi
+  echo "bench: measuring whole jobs (end-to-end) ..."
+  node --disable-warning=NodeVersionSupportWarning dist/bench/end-to-end.js
+fi

@@ -10,19 +10,19 @@ import { fork, type ChildProcess } from 'node:child_process';
 import * as os from 'node:os';
 import type { Worker } from '@temporalio/worker';
 import type { Config } from '../lib/config';
-import { createWorker, servingLine } from './worker';
+import { createWorker, servingLine, type WorkerBackend } from './worker';
 
 /** How much nicer (lower in CPU priority) the activities process runs than the workflows one. */
 const ACTIVITIES_NICENESS = 5;
 
 /** What the activities process tells its parent once it polls. */
 export interface ActivitiesReady {
-  tlActivitiesReady: { taskQueue: string; backend: string };
+  tlActivitiesReady: { taskQueue: string; backend?: WorkerBackend };
 }
 
 export interface SplitWorkerInfo {
   taskQueue: string;
-  backend: string;
+  backend?: WorkerBackend;
   pid: number;
   activitiesPid: number;
 }

@@ -4,7 +4,7 @@
 import { NativeConnection, Worker, Runtime, makeTelemetryFilterString } from '@temporalio/worker';
 import type { Config } from '../lib/config';
 import { ArtifactStore } from '../lib/store';
-import { describeBackend, initBackend } from '../lib/tf/backend';
+import { backendSummary, describeBackend, initBackend, passedOver, type BackendCandidate, type BackendName } from '../lib/tf/backend';
 import { createActivities } from '../activities';
 import { connectWithDiagnosis, describeTemporalSecurity, temporalConnectionOptions } from '../lib/temporal-connection';
 
@@ -12,9 +12,18 @@ export type QueueKind = 'cpu' | 'gpu';
 /** What one worker serves: workflow tasks, activity tasks, or both. */
 export type WorkerRole = 'workflows' | 'activities' | 'both';
 
+/** Which backend the worker's activities run on, and why the faster candidates were passed over. */
+export interface WorkerBackend {
+  name: BackendName;
+  candidate: BackendCandidate;
+  description: string;
+  passedOver: { name: BackendCandidate; reason: string }[];
+}
+
 export interface WorkerHandle {
   worker: Worker;
-  backend: string;
+  /** Absent for a workflows-only worker, which computes nothing. */
+  backend?: WorkerBackend;
   taskQueue: string;
   connection: NativeConnection;
 }
@@ -46,7 +55,7 @@ export async function createWorker(config: Config, queue: QueueKind, log: (line:
     ...(workflows
       ? { workflowsPath: require.resolve('../workflows'), interceptors: { workflowModules: [require.resolve('../workflows/activity-summaries')] } }
       : {}),
-    ...(backend ? { activities: createActivities(() => ({ config, store, backend: backend.name })) } : {}),
+    ...(backend ? { activities: createActivities(() => ({ config, store, backend: backendSummary(backend) })) } : {}),
     maxConcurrentActivityTaskExecutions: 2,
     // On SIGTERM/SIGINT polling stops and running activities are cancelled at once: training loops
     // end at their next batch boundary after heartbeating their checkpoint, so a retry elsewhere
@@ -57,7 +66,12 @@ export async function createWorker(config: Config, queue: QueueKind, log: (line:
     maxHeartbeatThrottleInterval: '2 seconds',
     defaultHeartbeatThrottleInterval: '2 seconds',
   });
-  return { worker, backend: backend?.name ?? 'none', taskQueue, connection };
+  return {
+    worker,
+    backend: backend && { name: backend.name, candidate: backend.candidate, description: describeBackend(backend), passedOver: passedOver(backend) },
+    taskQueue,
+    connection,
+  };
 }
 
 /** The line a worker logs once it polls (people and tests wait for "worker serving task queue"). */

@@ -1,6 +1,7 @@
 // One image file → one fixed-size uint8 tensor (HWC), or a short human reason why not.
 // Every decode goes through sharp (libvips); nothing here touches the network or S3.
 import sharp from 'sharp';
+import { isSrgbProfile } from './icc';
 
 export type ColorMode = 'rgb' | 'grayscale';
 export type ResizeMode = 'cover' | 'contain' | 'fill';
@@ -64,7 +65,10 @@ export async function imageToTensorBytes(bytes: Uint8Array, opts: DecodeOptions)
   if (w * h > opts.maxPixels) throw tooLarge(w, h, opts.maxPixels);
 
   // limitInputPixels stays on as a second guard, for formats whose header understates the size.
-  let pipeline = sharp(bytes, { failOn: FAIL_ON, limitInputPixels: opts.maxPixels, pages: 1, page: 0 })
+  // An embedded sRGB profile is ignored: libvips would otherwise run every pixel through an
+  // lcms sRGB→sRGB transform, a third of the decode's cost, to change values by a rounding
+  // error. Other profiles (Adobe RGB, ProPhoto, camera RGB) are still converted to sRGB.
+  let pipeline = sharp(bytes, { failOn: FAIL_ON, limitInputPixels: opts.maxPixels, pages: 1, page: 0, ignoreIcc: isSrgbProfile(meta.icc) })
     .rotate() // EXIF orientation, so a portrait photo is not trained on lying on its side
     .flatten({ background: ALPHA_BACKGROUND });
   pipeline = pipeline.toColourspace(opts.colorMode === 'rgb' ? 'srgb' : 'b-w');
@@ -103,5 +107,8 @@ function rejection(err: unknown, w?: number, h?: number, max?: number): ImageRej
   return new ImageRejectedError('truncated or corrupt image data', detail);
 }
 
-/** Pixels depend on the decoder and resampler: a dataset made by another libvips is another dataset. */
-export const DECODER_VERSION = `sharp ${sharp.versions.sharp} / libvips ${sharp.versions.vips}`;
+/**
+ * Pixels depend on the decoder, the resampler and how colour profiles are handled: a dataset
+ * made by another libvips, or with sRGB profiles converted, is another dataset.
+ */
+export const DECODER_VERSION = `sharp ${sharp.versions.sharp} / libvips ${sharp.versions.vips} / sRGB profiles as is`;

@@ -1,6 +1,6 @@
-// Picks the TensorFlow.js backend when a worker starts. Native TensorFlow (tfjs-node[-gpu])
-// and WebGPU are optional packages, usually absent; wasm is the portable fast path and
-// gets the gradient kernels it lacks; cpu is the last resort. A backend forced through
+// Picks the TensorFlow.js backend when a worker starts. Native TensorFlow (tfjs-node-gpu or
+// tfjs-node) and WebGPU are optional packages, usually absent; wasm is the portable fast path
+// and gets the gradient kernels it lacks; cpu is the last resort. A backend forced through
 // TL_BACKEND must load or the worker fails: there is no silent fallback.
 import * as tf from '@tensorflow/tfjs';
 import fs = require('node:fs');
@@ -12,51 +12,99 @@ import { registerWasmGradientKernels } from './wasm-gradients';
 
 export type BackendName = 'tensorflow' | 'webgpu' | 'wasm' | 'cpu';
 
+/**
+ * One way to get a backend. Native TensorFlow comes in two builds that register the same
+ * tfjs backend ('tensorflow'): the CUDA build (tfjs-node-gpu) and the CPU build (tfjs-node).
+ */
+export type BackendCandidate = 'tensorflow-gpu' | 'webgpu' | 'tensorflow' | 'wasm' | 'cpu';
+
+const REGISTERS: Record<BackendCandidate, BackendName> = {
+  'tensorflow-gpu': 'tensorflow',
+  webgpu: 'webgpu',
+  tensorflow: 'tensorflow',
+  wasm: 'wasm',
+  cpu: 'cpu',
+};
+
+/** What each candidate is, for people reading a log or a report. */
+const BUILDS: Record<BackendCandidate, string> = {
+  'tensorflow-gpu': 'tfjs-node-gpu, native CUDA build',
+  webgpu: 'Dawn over Vulkan',
+  tensorflow: 'tfjs-node, native CPU build',
+  wasm: 'XNNPACK',
+  cpu: 'plain JavaScript',
+};
+
 export interface BackendChoice {
   name: BackendName;
-  /** Every backend attempted, in order; failed ones carry the reason. */
-  tried: { name: BackendName; error?: string }[];
+  /** Which way of getting `name` loaded (tensorflow-gpu and tensorflow both register 'tensorflow'). */
+  candidate: BackendCandidate;
+  /** Every candidate attempted, in order; failed ones carry the reason. */
+  tried: { name: BackendCandidate; error?: string }[];
   /** wasm only: XNNPACK threads in use. */
   threads?: number;
   /** webgpu only: the adapter Dawn found, as it describes itself. */
   adapter?: string;
 }
 
-/** One line for logs: "wasm, 2 thread(s)", "webgpu on NVIDIA H100 …". */
+/** One line for logs: "wasm, 2 thread(s)", "tensorflow (tfjs-node, native CPU build)", "webgpu on NVIDIA H100 …". */
 export function describeBackend(choice: BackendChoice): string {
-  return `${choice.name}${choice.threads ? `, ${choice.threads} thread(s)` : ''}${choice.adapter ? ` on ${choice.adapter}` : ''}`;
+  const build = REGISTERS[choice.candidate] === 'tensorflow' ? ` (${BUILDS[choice.candidate]})` : '';
+  return `${choice.name}${build}${choice.threads ? `, ${choice.threads} thread(s)` : ''}${choice.adapter ? ` on ${choice.adapter}` : ''}`;
 }
 
-export function backendPreference(queue: 'cpu' | 'gpu'): BackendName[] {
-  return queue === 'gpu' ? ['tensorflow', 'webgpu', 'wasm', 'cpu'] : ['tensorflow', 'wasm', 'cpu'];
+/** The candidates tried before the one that loaded, each with the first line of its reason. */
+export function passedOver(choice: BackendChoice): { name: BackendCandidate; reason: string }[] {
+  return choice.tried.filter((t) => t.error !== undefined).map((t) => ({ name: t.name, reason: t.error!.split('\n')[0] }));
+}
+
+/** describeBackend plus why the faster candidates were passed over: for reports and `tl worker --json`. */
+export function backendSummary(choice: BackendChoice): string {
+  const skipped = passedOver(choice);
+  return skipped.length ? `${describeBackend(choice)}; passed over ${skipped.map((s) => `${s.name} (${s.reason})`).join(', ')}` : describeBackend(choice);
+}
+
+/**
+ * Fastest first, so a worker never runs below the best backend this machine can load. A GPU
+ * worker without CUDA or a hardware WebGPU adapter still gets native TensorFlow on the CPU,
+ * which trains several times faster than wasm.
+ */
+export function backendPreference(queue: 'cpu' | 'gpu'): BackendCandidate[] {
+  return queue === 'gpu' ? ['tensorflow-gpu', 'webgpu', 'tensorflow', 'wasm', 'cpu'] : ['tensorflow', 'wasm', 'cpu'];
+}
+
+/** TL_BACKEND=tensorflow on a GPU worker takes either native build, the CUDA one first. */
+function candidatesFor(queue: 'cpu' | 'gpu', forced: 'auto' | BackendName): BackendCandidate[] {
+  if (forced === 'auto') return backendPreference(queue);
+  const matching = backendPreference(queue).filter((c) => REGISTERS[c] === forced);
+  return matching.length ? matching : [forced];
 }
 
 export async function initBackend(opts: { queue: 'cpu' | 'gpu'; forced: 'auto' | BackendName }): Promise<BackendChoice> {
   const { queue, forced } = opts;
   const tried: BackendChoice['tried'] = [];
-  for (const name of forced === 'auto' ? backendPreference(queue) : [forced]) {
+  for (const candidate of candidatesFor(queue, forced)) {
     try {
-      const { threads, adapter } = await load(name, queue, forced === name);
-      tried.push({ name });
-      return { name, tried, ...(threads ? { threads } : {}), ...(adapter ? { adapter } : {}) };
+      const { threads, adapter } = await load(candidate, forced !== 'auto');
+      tried.push({ name: candidate });
+      return { name: REGISTERS[candidate], candidate, tried, ...(threads ? { threads } : {}), ...(adapter ? { adapter } : {}) };
     } catch (err) {
-      const reason = err instanceof Error ? err.message : String(err);
-      if (forced !== 'auto') {
-        throw new Error(`TL_BACKEND=${forced}: the '${forced}' backend could not be loaded: ${reason}`);
-      }
-      tried.push({ name, error: reason });
+      tried.push({ name: candidate, error: err instanceof Error ? err.message : String(err) });
     }
   }
-  throw new Error(`no TensorFlow.js backend could be loaded: ${tried.map((t) => `${t.name}: ${t.error}`).join('; ')}`);
+  const reasons = tried.map((t) => `${t.name}: ${t.error}`).join('; ');
+  if (forced !== 'auto') throw new Error(`TL_BACKEND=${forced}: the '${forced}' backend could not be loaded: ${reasons}`);
+  throw new Error(`no TensorFlow.js backend could be loaded: ${reasons}`);
 }
 
 // A variable module name keeps tsc from needing the optional packages' types.
 const optionalRequire = (id: string): unknown => require(id);
 
-async function load(name: BackendName, queue: 'cpu' | 'gpu', forced: boolean): Promise<{ threads?: number; adapter?: string }> {
-  switch (name) {
+async function load(candidate: BackendCandidate, forced: boolean): Promise<{ threads?: number; adapter?: string }> {
+  switch (candidate) {
+    case 'tensorflow-gpu':
     case 'tensorflow':
-      optionalRequire(queue === 'gpu' ? '@tensorflow/tfjs-node-gpu' : '@tensorflow/tfjs-node');
+      optionalRequire(candidate === 'tensorflow-gpu' ? '@tensorflow/tfjs-node-gpu' : '@tensorflow/tfjs-node');
       await activate('tensorflow');
       registerNativeKernels();
       return {};

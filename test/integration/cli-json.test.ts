@@ -164,7 +164,12 @@ test('worker --json: one document once it serves, logs on stderr', async () => {
     });
     assert.equal(doc.taskQueue, e.TL_TASK_QUEUE_GPU);
     assert.equal(doc.queue, 'gpu');
-    assert.equal(typeof doc.backend, 'string');
+    // Which backend, and why the faster ones were passed over (a GPU queue worker tries the CUDA build first).
+    const backend = doc.backend as { name: string; candidate: string; description: string; passedOver: { name: string; reason: string }[] };
+    assert.ok(['tensorflow', 'webgpu', 'wasm', 'cpu'].includes(backend.name), backend.name);
+    assert.equal(typeof backend.description, 'string');
+    if (backend.candidate !== 'tensorflow-gpu') assert.equal(backend.passedOver[0]?.name, 'tensorflow-gpu');
+    for (const p of backend.passedOver) assert.ok(p.reason, `${p.name} says why`);
     assert.equal(doc.pid, child.pid);
     assert.match(stderr, /worker serving task queue/);
   } finally {

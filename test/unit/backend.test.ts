@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
-import { backendPreference, initBackend } from '../../lib/tf/backend';
+import fs = require('node:fs');
+import { backendPreference, backendSummary, initBackend, passedOver } from '../../lib/tf/backend';
 
 // The native backend is optional (scripts/native-backend.sh): expectations depend on it.
 const nativeInstalled = (() => {
@@ -13,9 +14,48 @@ const nativeInstalled = (() => {
   }
 })();
 
-test('backend preference per queue', () => {
-  assert.deepEqual(backendPreference('gpu'), ['tensorflow', 'webgpu', 'wasm', 'cpu']);
+const resolves = (id: string) => {
+  try {
+    require.resolve(id);
+    return true;
+  } catch {
+    return false;
+  }
+};
+const gpuHere = resolves('@tensorflow/tfjs-node-gpu') || ['/dev/nvidia0', '/dev/dri'].some((p) => fs.existsSync(p));
+
+test('backend preference per queue: CUDA, hardware WebGPU, native CPU, wasm, cpu', () => {
+  assert.deepEqual(backendPreference('gpu'), ['tensorflow-gpu', 'webgpu', 'tensorflow', 'wasm', 'cpu']);
   assert.deepEqual(backendPreference('cpu'), ['tensorflow', 'wasm', 'cpu']);
+});
+
+test('a GPU worker without a GPU falls back to the best CPU backend, saying why it passed the GPU ones over', { skip: gpuHere && 'this machine has a GPU' }, async () => {
+  const choice = await initBackend({ queue: 'gpu', forced: 'auto' });
+  const expected = nativeInstalled ? ['tensorflow-gpu', 'webgpu', 'tensorflow'] : ['tensorflow-gpu', 'webgpu', 'tensorflow', 'wasm'];
+  assert.deepEqual(
+    choice.tried.map((t) => t.name),
+    expected,
+  );
+  assert.deepEqual([choice.name, choice.candidate, tf.getBackend()], nativeInstalled ? ['tensorflow', 'tensorflow', 'tensorflow'] : ['wasm', 'wasm', 'wasm']);
+  const skipped = passedOver(choice);
+  assert.deepEqual(
+    skipped.map((s) => s.name),
+    expected.slice(0, -1),
+  );
+  assert.match(skipped[0].reason, /tfjs-node-gpu/);
+  for (const s of skipped) assert.ok(s.reason.length > 0 && !s.reason.includes('\n'), `${s.name}: one-line reason`);
+  const summary = backendSummary(choice);
+  assert.match(summary, nativeInstalled ? /^tensorflow \(tfjs-node, native CPU build\); passed over tensorflow-gpu \(/ : /^wasm, \d+ thread\(s\); passed over tensorflow-gpu \(/);
+  assert.match(summary, /webgpu \(/);
+});
+
+test('TL_BACKEND=tensorflow on a GPU worker takes the native CPU build when the CUDA one is absent', { skip: (!nativeInstalled || gpuHere) && 'needs tfjs-node without tfjs-node-gpu' }, async () => {
+  const choice = await initBackend({ queue: 'gpu', forced: 'tensorflow' });
+  assert.deepEqual([choice.name, choice.candidate], ['tensorflow', 'tensorflow']);
+  assert.deepEqual(
+    choice.tried.map((t) => t.name),
+    ['tensorflow-gpu', 'tensorflow'],
+  );
 });
 
 test('a forced backend that cannot load is an error naming TL_BACKEND, never a fallback', { skip: nativeInstalled && 'tfjs-node is installed' }, async () => {
