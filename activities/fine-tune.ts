@@ -10,7 +10,7 @@ import type { BackboneInfo, MethodResult, TransferOptions } from '../lib/pipelin
 import type { StageRecord } from '../lib/transfer-types';
 import type { EpochRecord } from '../lib/report';
 import { gatherImages, loadManifest, loadSplit, oneHot, trainValidationSplit } from '../lib/dataset';
-import { loadBackbone, preprocessImages } from '../lib/models/backbone';
+import { loadBackbone, preprocessImages, type Scaling } from '../lib/models/backbone';
 import { applyStage, buildFineTuneModel, DEFAULT_STAGES, HEAD_LAYER_NAME, type Stage } from '../lib/models/fine-tune';
 import type { LogisticRegressionModel } from '../lib/models/logistic-regression';
 import { predictSplit } from '../lib/models/inference';
@@ -62,7 +62,7 @@ export function fineTuneActivity(deps: ActivityDeps) {
       const stages: Stage[] = options.stages ?? DEFAULT_STAGES;
 
       // A private copy of the body: fine-tuning changes its weights.
-      const backbone = await loadBackbone(input.backbone.source, { store, cutLayer: input.backbone.cutLayer });
+      const backbone = await loadBackbone(input.backbone.source, { store, cutLayer: input.backbone.cutLayer, scaling: input.backbone.scaling as Scaling });
       const warmStart = input.warmStartHead ? await loadHead(store, input.warmStartHead) : undefined;
       const model = buildFineTuneModel(backbone.body, numClasses, { seed: options.seed, warmStart });
       const prepare = (images: Uint8Array, n: number) => preprocessImages(backbone.spec, images, n);

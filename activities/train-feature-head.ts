@@ -44,7 +44,7 @@ export function trainFeatureHeadActivity(deps: ActivityDeps) {
         std: Array.from(lr.std),
       });
 
-      const backbone = await cachedBackbone(store, input.backbone.source, input.backbone.cutLayer);
+      const backbone = await cachedBackbone(store, input.backbone.source, input.backbone.cutLayer, input.backbone.scaling);
       const head = toLayersModel(lr);
       const full = tf.model({ inputs: backbone.body.inputs, outputs: head.apply(backbone.body.outputs[0]) as tf.SymbolicTensor });
       full.setUserDefinedMetadata({ ...predictionMetadata(manifest, input.backbone, input.options) });

@@ -21,12 +21,14 @@ import { sanitizeModelName, validModelName } from '../lib/registry';
 import type { TransferRunResult } from '../lib/transfer-types';
 import { labLayerTable, formatLayerTable } from '../lib/models/lab-cnn';
 import { parseStages } from '../lib/models/fine-tune';
+import { isBackboneName } from '../lib/backbone-registry';
 import type { TrainLabCnnInput } from '../workflows/train-lab-cnn';
 import type { TransferLearningInput } from '../workflows/transfer-learning';
 import { startSearchAttributes, type RunLabels } from '../lib/search-attributes';
 import { connectTemporal } from './connect';
 import { followProgress } from './progress';
 import { CliError, EXIT } from './errors';
+import { checkBackboneSpec } from './backbones';
 
 export interface CommonRunFlags {
   seed?: number;
@@ -238,7 +240,7 @@ export function transferStart(config: Config, flags: RunTransferFlags, requested
     ...TRANSFER_DEFAULTS,
     ...defined({ seed, batchSize, cutLayer, method, resize, augment, patience, validationFraction }),
     data: location(flags.data),
-    backbone: location(flags.backbone),
+    backbone: isBackboneName(flags.backbone) && !fs.existsSync(flags.backbone) ? flags.backbone : location(flags.backbone),
     stages: readStages(flags.stages),
   };
   const promotion = promotionRequest(flags, transferModelName(options.data));
@@ -265,6 +267,7 @@ export function transferStart(config: Config, flags: RunTransferFlags, requested
 
 export async function runTransfer(config: Config, flags: RunTransferFlags, out: (line: string) => void): Promise<TransferRunResult | string> {
   const spec = transferStart(config, flags);
+  await checkBackboneSpec(config, flags.backbone);
   const client = await connectTemporal(config);
   const result = await startAndFollow<TransferRunResult>(config, client, spec, flags, out);
   if (typeof result !== 'string' && !flags.json) {

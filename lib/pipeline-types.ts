@@ -161,7 +161,7 @@ export type StageSpec = Stage;
 export interface TransferOptions {
   /** Image folder: a directory, s3://bucket/prefix, or a .zip/.tar.gz. */
   data: string;
-  /** tfjs Layers model: a local path, s3://bucket/prefix or an http(s) URL. */
+  /** A registered backbone's name, or a tfjs Layers model: a local path, s3://bucket/prefix or an http(s) URL. */
   backbone: string;
   cutLayer?: string;
   method: TransferMethod;
@@ -190,7 +190,10 @@ export const TRANSFER_DEFAULTS: Omit<TransferOptions, 'data' | 'backbone'> = {
 };
 
 export interface BackboneInfo {
+  /** Where the model is read from (a registered backbone: its copy in S3). */
   source: string;
+  /** Set when the run named a registered backbone (lib/backbone-registry.ts). */
+  name?: string;
   sha256: string;
   cutLayer: string;
   inputSize: [number, number];
