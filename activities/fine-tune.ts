@@ -1,8 +1,9 @@
 // Activity (GPU queue): method 2, fine-tuning. A fresh head on the backbone body (or one
 // warm-started from the logistic-regression head), trained in stages that unfreeze more of
 // the body at smaller learning rates. Checkpoints every epoch; a retry resumes from the
-// checkpoint named in the last heartbeat. Early stopping on the held-back part of train
-// keeps the best epoch's weights.
+// checkpoint named in the last heartbeat. Each stage keeps its best epoch on the held-back
+// part of train, its starting weights counting as epoch 0, so a stage never ends worse
+// there than it began (lib/training/keep-best.ts).
 import { Context } from '@temporalio/activity';
 import * as tf from '@tensorflow/tfjs';
 import type { ActivityDeps } from './deps';
@@ -15,6 +16,7 @@ import { applyStage, buildFineTuneModel, DEFAULT_STAGES, HEAD_LAYER_NAME, type S
 import type { LogisticRegressionModel } from '../lib/models/logistic-regression';
 import { predictSplit } from '../lib/models/inference';
 import { runEpochs } from '../lib/training/epochs';
+import { keepBetter, type KeptEpoch, type Scored } from '../lib/training/keep-best';
 import { augmentBatch } from '../lib/training/augment';
 import { loadWeights, saveWeights } from '../lib/training/weights';
 import { s3ModelIO } from '../lib/tf/s3-model-io';
@@ -35,7 +37,8 @@ interface Checkpoint {
   stage: number; // index into the stages
   epoch: number; // last finished epoch of that stage
   weightsKey: string;
-  best: { valLoss: number; epoch: number; weightsKey: string } | null;
+  /** The stage's kept epoch so far (0: its starting weights; see lib/training/keep-best.ts). */
+  best: KeptEpoch | null;
   stages: StageRecord[]; // finished stages, plus the current one so far
 }
 
@@ -82,7 +85,14 @@ export function fineTuneActivity(deps: ActivityDeps) {
         if (resuming) await loadWeights(store, resuming.weightsKey, model);
         const history: EpochRecord[] = [...(resuming?.stages[s]?.history ?? [])];
         let best = resuming?.best ?? null;
+        let start: Scored | undefined = resuming?.stages[s]?.start;
         let stoppedEarly = false;
+        if (!resuming) {
+          // Epoch 0: the weights the stage starts from (after a warm start, the LR head's model).
+          const scored = await predictSplit(model, data, split.validation, numClasses, prepare);
+          start = { valLoss: scored.loss, valAccuracy: scored.accuracy };
+          best = { ...start, epoch: 0, weightsKey: await saveWeights(store, keys.checkpoint(s + 1, 0), model) };
+        }
 
         const epochs = await runEpochs({
           model,
@@ -108,8 +118,8 @@ export function fineTuneActivity(deps: ActivityDeps) {
           onEpochEnd: async (record) => {
             history.push(record);
             const weightsKey = await saveWeights(store, keys.checkpoint(s + 1, record.epoch), model);
-            if (!best || record.valLoss < best.valLoss) best = { valLoss: record.valLoss, epoch: record.epoch, weightsKey };
-            const current: StageRecord = { stage, history: [...history], trainableLayers: trainable, stoppedEarly: false };
+            best = keepBetter(best, { valLoss: record.valLoss, valAccuracy: record.valAccuracy, epoch: record.epoch, weightsKey });
+            const current: StageRecord = { stage, history: [...history], trainableLayers: trainable, stoppedEarly: false, start, keptEpoch: best.epoch };
             checkpoint = { stage: s, epoch: record.epoch, weightsKey, best, stages: [...records, current] };
             ctx.heartbeat({ stage: stage.name, epoch: record.epoch, batch: 0, batches: 0, loss: record.loss, checkpoint } satisfies FineTuneHeartbeat);
             report({ step: 'finetune', epoch: record.epoch, epochs: stage.epochs, loss: record.loss, accuracy: record.accuracy, valAccuracy: record.valAccuracy, message: `stage ${stage.name}` }, true);
@@ -121,10 +131,10 @@ export function fineTuneActivity(deps: ActivityDeps) {
         });
         imagesTrained += epochs.length * split.train.length;
         trainSeconds += epochs.reduce((sum, r) => sum + r.seconds, 0);
-        // Keep the stage's best epoch (by held-back loss), as early stopping promises.
+        // Keep the stage's best epoch on the held-back images; epoch 0 (its start) included.
         const finalBest = best as Checkpoint['best'];
         if (finalBest && finalBest.epoch !== history[history.length - 1]?.epoch) await loadWeights(store, finalBest.weightsKey, model);
-        records.push({ stage, history, trainableLayers: trainable, stoppedEarly });
+        records.push({ stage, history, trainableLayers: trainable, stoppedEarly, start, keptEpoch: finalBest?.epoch });
         if (finalBest) checkpoint = { stage: s + 1, epoch: 0, weightsKey: finalBest.weightsKey, best: null, stages: [...records] };
       }
 

@@ -118,9 +118,10 @@ function buildProgram(): Command {
     .command('predict <images...>')
     .description('classify image files with the model a transfer run chose')
     .requiredOption('--model <run-id|s3://bucket/prefix>', 'a run id, or the S3 folder of a saved model')
+    .option('--tta', 'average over test-time augmentations (flip, centre and corner crops)')
     .option('--json', 'machine-readable output')
     .action(async (images: string[], opts) => {
-      const results = await predict(config(), opts.model, images);
+      const results = await predict(config(), opts.model, images, { tta: opts.tta });
       if (opts.json) json(results);
       else for (const r of results) out(r.error ? `${r.file}\terror: ${r.error}` : `${r.file}\t${r.className}\t${r.probability!.toFixed(4)}`);
       if (results.some((r) => r.error)) process.exitCode = EXIT.failure;
@@ -263,6 +264,7 @@ function transferOptions(cmd: Command): Command {
     .addOption(new Option('--resize <mode>', 'how images are fitted to the backbone input').choices(['cover', 'contain', 'fill']))
     .option('--no-augment', 'no random flips and crops while fine-tuning')
     .option('--patience <n>', 'early-stopping patience in epochs', intOption('--patience', 1, 100))
+    .option('--tta', 'also report held-out accuracy with test-time augmentation (flip, centre and corner crops)')
     .option('--validation-fraction <x>', 'share of train held back for choices', numberOption('--validation-fraction', 0.05, 0.5))
     .option('--batch-size <n>', 'mini-batch size', intOption('--batch-size', 1, 1024))
     .option('--seed <n>', 'random seed', intOption('--seed', 0, 2 ** 31 - 1));

@@ -208,6 +208,7 @@ export interface RunTransferFlags extends CommonRunFlags {
   augment?: boolean;
   patience?: number;
   validationFraction?: number;
+  tta?: boolean;
 }
 
 /** Local paths become absolute: workers do not share the CLI's working directory. */
@@ -235,10 +236,10 @@ function readFileOrFail(file: string): string {
 
 /** The run a set of `tl run transfer` flags asks for; `requestedBy` names a schedule that starts it. */
 export function transferStart(config: Config, flags: RunTransferFlags, requestedBy?: string): PipelineStart {
-  const { seed, batchSize, cutLayer, method, resize, augment, patience, validationFraction } = flags;
+  const { seed, batchSize, cutLayer, method, resize, augment, patience, validationFraction, tta } = flags;
   const options: TransferOptions = {
     ...TRANSFER_DEFAULTS,
-    ...defined({ seed, batchSize, cutLayer, method, resize, augment, patience, validationFraction }),
+    ...defined({ seed, batchSize, cutLayer, method, resize, augment, patience, validationFraction, tta }),
     data: location(flags.data),
     backbone: isBackboneName(flags.backbone) && !fs.existsSync(flags.backbone) ? flags.backbone : location(flags.backbone),
     stages: readStages(flags.stages),
@@ -272,7 +273,8 @@ export async function runTransfer(config: Config, flags: RunTransferFlags, out: 
   const result = await startAndFollow<TransferRunResult>(config, client, spec, flags, out);
   if (typeof result !== 'string' && !flags.json) {
     for (const m of result.methods) {
-      out(`${m.method.padEnd(9)} held-out accuracy ${(m.heldOutAccuracy * 100).toFixed(2)}% (selection ${(m.selectionAccuracy * 100).toFixed(2)}%)`);
+      const tta = m.heldOutAccuracyTta === undefined ? '' : `, with TTA ${(m.heldOutAccuracyTta * 100).toFixed(2)}%`;
+      out(`${m.method.padEnd(9)} held-out accuracy ${(m.heldOutAccuracy * 100).toFixed(2)}% (selection ${(m.selectionAccuracy * 100).toFixed(2)}%${tta})`);
     }
     out(`chosen: ${result.chosenMethod}, model s3://${config.s3.bucket}/${result.modelKey}`);
     out(`report: s3://${config.s3.bucket}/${result.reportKeys.html} (fetch it with \`tl report ${result.runId} --out report.html\`)`);

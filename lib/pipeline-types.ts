@@ -175,6 +175,8 @@ export interface TransferOptions {
   patience: number;
   shardSize: number;
   maxPixels: number;
+  /** Also score the held-out images with test-time augmentation (flip, centre and corner crops). */
+  tta?: boolean;
 }
 
 export const TRANSFER_DEFAULTS: Omit<TransferOptions, 'data' | 'backbone'> = {
@@ -222,7 +224,10 @@ export interface MethodResult {
   imagesPerSecond: number;
   /** Features method: the fitted logistic-regression parameters (JSON), for warm starts. */
   headKey?: string;
-  l2Grid?: { l2: number; valAccuracy: number; valLoss: number }[];
+  /** With cross-validation: fold means, plus each fold's accuracy and their spread. */
+  l2Grid?: { l2: number; valAccuracy: number; valLoss: number; spread?: number; foldAccuracies?: number[] }[];
+  /** How λ was chosen, when not on the held-back slice (e.g. "5-fold stratified cross-validation on 244 training images"). */
+  l2Selection?: string;
   chosenL2?: number;
   /** Fine-tuning: one record per stage. */
   stages?: StageRecord[];
