@@ -75,6 +75,7 @@ export function evaluateTransferActivity(deps: ActivityDeps) {
           chosenL2: method.chosenL2,
           l2Selection: method.l2Selection,
           stages: method.stages,
+          stagePlan: method.stagePlan,
           resumedFrom: method.resumedFrom,
           misclassified,
         });
@@ -131,6 +132,9 @@ export function evaluateTransferActivity(deps: ActivityDeps) {
           patience: input.options.patience,
           resize: input.options.resize,
           tta: input.options.tta ?? false,
+          lrSchedule: input.options.lrSchedule ?? 'constant',
+          labelSmoothing: input.options.labelSmoothing ?? 0,
+          layerDecay: input.options.layerDecay ?? 1,
         },
         environment: { ...workerEnvironment(backend), seed: input.options.seed },
         timings: input.timings,

@@ -12,7 +12,9 @@ import type { StageRecord } from '../lib/transfer-types';
 import type { EpochRecord } from '../lib/report';
 import { gatherImages, loadManifest, loadSplit, oneHot, trainValidationSplit } from '../lib/dataset';
 import { loadBackbone, preprocessImages, type Scaling } from '../lib/models/backbone';
-import { applyStage, buildFineTuneModel, DEFAULT_STAGES, HEAD_LAYER_NAME, type Stage } from '../lib/models/fine-tune';
+import { applyStage, buildFineTuneModel, HEAD_LAYER_NAME, type Stage } from '../lib/models/fine-tune';
+import { stagePlan } from '../lib/models/stage-plan';
+import { learningRateAt } from '../lib/training/lr-schedule';
 import type { LogisticRegressionModel } from '../lib/models/logistic-regression';
 import { predictSplit } from '../lib/models/inference';
 import { runEpochs } from '../lib/training/epochs';
@@ -62,7 +64,10 @@ export function fineTuneActivity(deps: ActivityDeps) {
       const numClasses = manifest.classNames.length;
       const data = await loadSplit(store, manifest, 'train');
       const split = trainValidationSplit(data.count, options);
-      const stages: Stage[] = options.stages ?? DEFAULT_STAGES;
+      const plan = options.stages ? undefined : stagePlan(split.train.length);
+      const stages: Stage[] = options.stages ?? plan!.stages;
+      const recipe = { labelSmoothing: options.labelSmoothing, layerDecay: options.layerDecay };
+      const schedule = options.lrSchedule ?? 'constant';
 
       // A private copy of the body: fine-tuning changes its weights.
       const backbone = await loadBackbone(input.backbone.source, { store, cutLayer: input.backbone.cutLayer, scaling: input.backbone.scaling as Scaling });
@@ -80,7 +85,8 @@ export function fineTuneActivity(deps: ActivityDeps) {
 
       for (let s = resume?.stage ?? 0; s < stages.length; s++) {
         const stage = stages[s];
-        const trainable = applyStage(model, stage, [HEAD_LAYER_NAME]);
+        const trainable = applyStage(model, stage, [HEAD_LAYER_NAME], recipe);
+        const batches = Math.ceil(split.train.length / options.batchSize);
         const resuming = resume && resume.stage === s ? resume : null;
         if (resuming) await loadWeights(store, resuming.weightsKey, model);
         const history: EpochRecord[] = [...(resuming?.stages[s]?.history ?? [])];
@@ -101,6 +107,7 @@ export function fineTuneActivity(deps: ActivityDeps) {
           firstEpoch: (resuming?.epoch ?? 0) + 1,
           lastEpoch: stage.epochs,
           seed: options.seed + 1000 * s,
+          learningRateAt: (epoch, batch) => learningRateAt(schedule, stage.learningRate, (epoch - 1) * batches + batch - 1, stage.epochs * batches),
           makeBatch: (idx) => {
             const batch = gatherImages(data, idx);
             const x = tf.tidy(() => {
@@ -149,6 +156,7 @@ export function fineTuneActivity(deps: ActivityDeps) {
         trainSeconds: trainSeconds || (Date.now() - started) / 1000,
         imagesPerSecond: trainSeconds > 0 ? imagesTrained / trainSeconds : 0,
         stages: records,
+        stagePlan: plan?.reason,
         resumedFrom: resume ? `stage ${resume.stage + 1}, epoch ${resume.epoch}` : undefined,
       };
     });

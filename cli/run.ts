@@ -209,6 +209,9 @@ export interface RunTransferFlags extends CommonRunFlags {
   patience?: number;
   validationFraction?: number;
   tta?: boolean;
+  lrSchedule?: TransferOptions['lrSchedule'];
+  labelSmoothing?: number;
+  layerDecay?: number;
 }
 
 /** Local paths become absolute: workers do not share the CLI's working directory. */
@@ -236,10 +239,10 @@ function readFileOrFail(file: string): string {
 
 /** The run a set of `tl run transfer` flags asks for; `requestedBy` names a schedule that starts it. */
 export function transferStart(config: Config, flags: RunTransferFlags, requestedBy?: string): PipelineStart {
-  const { seed, batchSize, cutLayer, method, resize, augment, patience, validationFraction, tta } = flags;
+  const { seed, batchSize, cutLayer, method, resize, augment, patience, validationFraction, tta, lrSchedule, labelSmoothing, layerDecay } = flags;
   const options: TransferOptions = {
     ...TRANSFER_DEFAULTS,
-    ...defined({ seed, batchSize, cutLayer, method, resize, augment, patience, validationFraction, tta }),
+    ...defined({ seed, batchSize, cutLayer, method, resize, augment, patience, validationFraction, tta, lrSchedule, labelSmoothing, layerDecay }),
     data: location(flags.data),
     backbone: isBackboneName(flags.backbone) && !fs.existsSync(flags.backbone) ? flags.backbone : location(flags.backbone),
     stages: readStages(flags.stages),

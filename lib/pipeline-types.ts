@@ -177,6 +177,12 @@ export interface TransferOptions {
   maxPixels: number;
   /** Also score the held-out images with test-time augmentation (flip, centre and corner crops). */
   tta?: boolean;
+  /** Per-step learning rates within each stage (lib/training/lr-schedule.ts); default constant. */
+  lrSchedule?: 'constant' | 'warmup-cosine';
+  /** Label smoothing ε for fine-tuning; default 0. */
+  labelSmoothing?: number;
+  /** Discriminative learning rates: deeper trained layers at ×d and ×d² (lib/models/fine-tune.ts); default 1 (off). */
+  layerDecay?: number;
 }
 
 export const TRANSFER_DEFAULTS: Omit<TransferOptions, 'data' | 'backbone'> = {
@@ -231,6 +237,8 @@ export interface MethodResult {
   chosenL2?: number;
   /** Fine-tuning: one record per stage. */
   stages?: StageRecord[];
+  /** Why these stages, when they were chosen from the data size (no --stages). */
+  stagePlan?: string;
   resumedFrom?: string;
 }
 

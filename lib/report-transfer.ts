@@ -162,6 +162,7 @@ function stageFacts(s: StageRecord): string[] {
 function methodSummary(m: MethodReport): string {
   const parts: string[] = [];
   if (m.stages?.length) parts.push(`${m.stages.length} stage${m.stages.length === 1 ? '' : 's'} (${m.stages.map((s) => s.stage.name).join(', ')})`);
+  if (m.stagePlan) parts.push(`plan: ${m.stagePlan}`);
   if (isNum(m.chosenL2)) parts.push(`L2 ${lr(m.chosenL2)}`);
   return parts.join(' · ') || '–';
 }

@@ -32,6 +32,8 @@ export interface MethodReport {
   l2Selection?: string;
   chosenL2?: number;
   stages?: StageRecord[];
+  /** Why these stages, when they were chosen from the data size (no --stages). */
+  stagePlan?: string;
   /** Set when a retried fine-tuning attempt resumed from a checkpoint. */
   resumedFrom?: string;
   /** Up to ~24 misclassified held-out images: source path, true and predicted class. */
