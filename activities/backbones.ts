@@ -2,16 +2,17 @@
 // every shard's feature extraction reuses the same frozen weights, with batch norm folded in.
 // Fine-tuning loads its own copy, since it trains it.
 import type { ArtifactStore } from '../lib/store';
-import { loadBackbone, type Backbone } from '../lib/models/backbone';
+import { loadBackbone, type Backbone, type Scaling } from '../lib/models/backbone';
 import type { BackboneInfo } from '../lib/pipeline-types';
 
 const loaded = new Map<string, Promise<Backbone>>();
 
-export function cachedBackbone(store: ArtifactStore, source: string, cutLayer?: string): Promise<Backbone> {
-  const key = `${source}\u0000${cutLayer ?? ''}`;
+/** `scaling` overrides the model's own rule (a registered backbone's record, or the run's BackboneInfo). */
+export function cachedBackbone(store: ArtifactStore, source: string, cutLayer?: string, scaling?: string): Promise<Backbone> {
+  const key = `${source}\u0000${cutLayer ?? ''}\u0000${scaling ?? ''}`;
   const known = loaded.get(key);
   if (known) return known;
-  const loading = loadBackbone(source, { store, cutLayer, inferenceOnly: true });
+  const loading = loadBackbone(source, { store, cutLayer, scaling: scaling as Scaling | undefined, inferenceOnly: true });
   loading.catch(() => loaded.delete(key)); // a failed load is tried again next time
   loaded.set(key, loading);
   return loading;

@@ -1,12 +1,24 @@
 // Activity: loads a backbone once to learn its identity (content hash), cut layer,
 // input size, colour mode, scaling and feature size: the rest of the run keys on these.
+// A backbone name is resolved here, on the worker, to its model in S3 and its record's
+// cut layer and scaling (lib/backbone-registry.ts).
 import type { ActivityDeps } from './deps';
 import type { BackboneInfo } from '../lib/pipeline-types';
+import { backboneSource, isBackboneName, readBackbone } from '../lib/backbone-registry';
 import { failFastOnBadInput } from './errors';
 import { backboneInfo, cachedBackbone } from './backbones';
 
 export function describeBackboneActivity(deps: ActivityDeps) {
   return async function describeBackbone(input: { backbone: string; cutLayer?: string }): Promise<BackboneInfo> {
-    return failFastOnBadInput(async () => backboneInfo(await cachedBackbone(deps().store, input.backbone, input.cutLayer)));
+    return failFastOnBadInput(async () => {
+      const { store } = deps();
+      if (!isBackboneName(input.backbone)) return backboneInfo(await cachedBackbone(store, input.backbone, input.cutLayer));
+      const record = await readBackbone(store, input.backbone);
+      const loaded = await cachedBackbone(store, backboneSource(store, record), input.cutLayer ?? record.cutLayer, record.scaling);
+      if (loaded.spec.sha256 !== record.sha256) {
+        throw Object.assign(new Error(`backbone ${record.name}: the stored model's hash ${loaded.spec.sha256} is not the recorded ${record.sha256}`), { name: 'ModelFormatError' });
+      }
+      return { ...backboneInfo(loaded), name: record.name };
+    });
   };
 }

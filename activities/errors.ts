@@ -14,6 +14,8 @@ const NON_RETRYABLE = new Set([
   'ImageFolderError',
   'ImageIngestError',
   'RegistryError',
+  'BackboneRegistryError',
+  'BackboneRecordError',
 ]);
 
 export const NON_RETRYABLE_ERROR_TYPES = [...NON_RETRYABLE];

@@ -7,6 +7,7 @@ import type { MethodReport, TransferReport, TransferRunResult } from '../lib/tra
 import { loadManifest, loadSplit } from '../lib/dataset';
 import { allIndices, predictSplit } from '../lib/models/inference';
 import { preprocessImages } from '../lib/models/backbone';
+import { TTA_VIEWS, predictWithTta } from '../lib/models/tta';
 import { classificationMetrics } from '../lib/metrics';
 import { s3ModelIO } from '../lib/tf/s3-model-io';
 import { heldOutSplit, transferKeys } from '../lib/transfer';
@@ -53,6 +54,8 @@ export function evaluateTransferActivity(deps: ActivityDeps) {
           heartbeatProgress({ step: 'evaluate', message: `${method.method} on ${split}`, done, total, fraction: 0.8 * share });
         });
         const metrics = classificationMetrics(predictions.labels, predictions.predicted, manifest.classNames);
+        // With --tta the same images are scored again, averaged over flips and crops.
+        const tta = input.options.tta ? await predictSplit(model, data, allIndices(data.count), manifest.classNames.length, prepare, undefined, predictWithTta) : undefined;
         const wrong = firstMisclassified(predictions, manifest.classNames);
         picks.push(...wrong.map(({ index }) => ({ index, name: paths[index] })));
         const misclassified = wrong.map(({ index, ...m }) => ({ path: paths[index], ...m }));
@@ -61,12 +64,15 @@ export function evaluateTransferActivity(deps: ActivityDeps) {
           label: LABELS[method.method],
           modelKey: `${method.modelPrefix}/model.json`,
           heldOut: { ...metrics, split, loss: predictions.loss },
+          ...(tta ? { heldOutTta: { accuracy: tta.accuracy, macroF1: classificationMetrics(tta.labels, tta.predicted, manifest.classNames).macroF1, loss: tta.loss, views: TTA_VIEWS.length } } : {}),
           selectionAccuracy: method.selectionAccuracy,
           trainSeconds: method.trainSeconds,
           imagesPerSecond: method.imagesPerSecond,
           l2Grid: method.l2Grid,
           chosenL2: method.chosenL2,
+          l2Selection: method.l2Selection,
           stages: method.stages,
+          stagePlan: method.stagePlan,
           resumedFrom: method.resumedFrom,
           misclassified,
         });
@@ -122,6 +128,10 @@ export function evaluateTransferActivity(deps: ActivityDeps) {
           augment: input.options.augment,
           patience: input.options.patience,
           resize: input.options.resize,
+          tta: input.options.tta ?? false,
+          lrSchedule: input.options.lrSchedule ?? 'constant',
+          labelSmoothing: input.options.labelSmoothing ?? 0,
+          layerDecay: input.options.layerDecay ?? 1,
         },
         environment: { ...workerEnvironment(backend), seed: input.options.seed },
         timings: input.timings,
@@ -149,7 +159,7 @@ export function evaluateTransferActivity(deps: ActivityDeps) {
         runId: input.runId,
         chosenMethod: winner.method,
         heldOutAccuracy: winner.heldOut.accuracy,
-        methods: reports.map((r) => ({ method: r.method, heldOutAccuracy: r.heldOut.accuracy, selectionAccuracy: r.selectionAccuracy })),
+        methods: reports.map((r) => ({ method: r.method, heldOutAccuracy: r.heldOut.accuracy, selectionAccuracy: r.selectionAccuracy, ...(r.heldOutTta ? { heldOutAccuracyTta: r.heldOutTta.accuracy } : {}) })),
         modelKey: `${keys.model}/model.json`,
         reportKeys: { json: keys.reportJson, html: keys.reportHtml, markdown: keys.reportMarkdown },
       };

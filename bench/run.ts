@@ -166,6 +166,31 @@ async function fineTune(): Promise<{ m: Measurement; trainable: number }> {
   return { m, trainable };
 }
 
+const EFFNET = process.env.TL_BENCH_EFFNET ?? path.resolve(REPO, '../shared/data/models/efficientnet_lite0_224');
+
+/** EfficientNet-Lite0 as tl runs it: features (inference only) and fine-tuning tl's default second stage. */
+async function efficientnetLite0(): Promise<{ features: Measurement; fineTune: Measurement; trainable: number } | undefined> {
+  if (!fs.existsSync(path.join(EFFNET, 'model.json'))) return undefined;
+  const frozen = await loadBackbone(EFFNET, { scaling: 'minus1to1', inferenceOnly: true });
+  const pixels = randomPixels(32 * 224 * 224 * 3);
+  const features = await measure(async () => {
+    const f = tf.tidy(() => predictBatch(frozen.body, frozen.preprocess(pixels, 32)));
+    await f.data();
+    f.dispose();
+  }, 32);
+  frozen.full.dispose();
+  const backbone = await loadBackbone(EFFNET, { scaling: 'minus1to1' });
+  const model = buildFineTuneModel(backbone.body, 2, { seed: 42 });
+  // The peer trains the same 20 weight-bearing layers (it checks the count).
+  const trainable = applyStage(model, { name: 'top', unfreeze: { topLayers: 20 }, epochs: 1, learningRate: 1e-4 }, [HEAD_LAYER_NAME]);
+  const x = tf.randomUniform([32, 224, 224, 3], -1, 1, 'float32', 3);
+  const y = randomLabels(32, 2);
+  const fineTune = await measure(() => model.trainOnBatch(x, y), 32);
+  tf.dispose([x, y]);
+  model.dispose();
+  return { features, fineTune, trainable };
+}
+
 function imageFiles(dir: string): string[] {
   const out: string[] = [];
   for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
@@ -232,6 +257,11 @@ async function main(): Promise<void> {
   const ft = await fineTune();
   tl.fineTune = ft.m;
   tl.ingest = await ingest(files);
+  const effnet = await efficientnetLite0();
+  if (effnet) {
+    tl.efficientnetLite0Features = effnet.features;
+    tl.efficientnetLite0FineTune = effnet.fineTune;
+  }
 
   // [id, label, the peer's id for the same work]
   const rows: [string, string, string][] = [
@@ -241,6 +271,12 @@ async function main(): Promise<void> {
     ['fineTune', `fine-tuning MobileNet V1 0.25, top ${ft.trainable - 1} + head, batch 32`, 'fineTune'],
     ['ingest', 'ingestion: JPEG decode + resize 224² (sharp | Pillow)', 'ingest'],
   ];
+  if (effnet) {
+    rows.push(
+      ['efficientnetLite0Features', 'EfficientNet-Lite0 features 224², batch 32 (same weights)', 'efficientnetLite0Features'],
+      ['efficientnetLite0FineTune', `fine-tuning EfficientNet-Lite0, top ${effnet.trainable - 1} + head, batch 32`, 'efficientnetLite0FineTune'],
+    );
+  }
 
   const gpu = await webgpuBackend();
   if (gpu.skipped) console.log(`webgpu   not measured: ${gpu.skipped}`);

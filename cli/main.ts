@@ -24,6 +24,16 @@ import { fetchReport } from './report';
 import { formatModelDetail, formatModelList, listModels, promoteRun, rollbackModel, showModel, type ModelDetail } from './models';
 import { DEFAULT_PROMOTE_MARGIN } from '../lib/promotion';
 import type { WorkerBackend } from '../workers/worker';
+import { SCALINGS } from '../lib/models/backbone';
+import {
+  addBackboneCommand,
+  checkBackboneSpec,
+  formatBackbone,
+  formatBackboneList,
+  listBackbonesCommand,
+  removeBackboneCommand,
+  showBackboneCommand,
+} from './backbones';
 
 const out = (line: string): void => void process.stdout.write(`${line}\n`);
 const json = (value: unknown): void => out(JSON.stringify(value, null, 2));
@@ -112,9 +122,10 @@ function buildProgram(): Command {
     .command('predict <images...>')
     .description('classify image files with the model a transfer run chose')
     .requiredOption('--model <run-id|s3://bucket/prefix>', 'a run id, or the S3 folder of a saved model')
+    .option('--tta', 'average over test-time augmentations (flip, centre and corner crops)')
     .option('--json', 'machine-readable output')
     .action(async (images: string[], opts) => {
-      const results = await predict(config(), opts.model, images);
+      const results = await predict(config(), opts.model, images, { tta: opts.tta });
       if (opts.json) json(results);
       else for (const r of results) out(r.error ? `${r.file}\terror: ${r.error}` : `${r.file}\t${r.className}\t${r.probability!.toFixed(4)}`);
       if (results.some((r) => r.error)) process.exitCode = EXIT.failure;
@@ -188,6 +199,8 @@ function buildProgram(): Command {
     .action(async (name, opts) => {
       printModel(opts, await rollbackModel(config(), name, opts));
     });
+
+  addBackboneCommands(program);
 
   program
     .command('report <id>')
@@ -269,13 +282,17 @@ function labCnnOptions(cmd: Command): Command {
 function transferOptions(cmd: Command): Command {
   cmd
     .requiredOption('--data <dir|s3://bucket/prefix|archive>', 'images laid out class/* or {train,val,test}/class/*; .zip or .tar.gz accepted')
-    .requiredOption('--backbone <path|s3://bucket/prefix|url>', 'a tfjs Layers model (model.json + weights)')
+    .requiredOption('--backbone <name|path|s3://bucket/prefix|url>', 'a registered backbone (`tl backbones list`) or a tfjs Layers model (model.json + weights)')
     .option('--cut-layer <name>', 'layer whose output are the features (default: the global-average-pool before the classifier)')
     .addOption(new Option('--method <method>', 'which transfer method(s) to run').choices(['both', 'features', 'finetune']).default('both'))
-    .option('--stages <json|file>', 'fine-tuning stages, e.g. [{"name":"head","unfreeze":"head","epochs":5,"learningRate":0.001}]')
+    .option('--stages <json|file>', 'fine-tuning stages, e.g. [{"name":"head","unfreeze":"head","epochs":5,"learningRate":0.001}] (default: chosen from the number of training images)')
     .addOption(new Option('--resize <mode>', 'how images are fitted to the backbone input').choices(['cover', 'contain', 'fill']))
     .option('--no-augment', 'no random flips and crops while fine-tuning')
     .option('--patience <n>', 'early-stopping patience in epochs', intOption('--patience', 1, 100))
+    .option('--tta', 'also report held-out accuracy with test-time augmentation (flip, centre and corner crops)')
+    .addOption(new Option('--lr-schedule <schedule>', 'learning rate within each fine-tuning stage (default constant)').choices(['constant', 'warmup-cosine']))
+    .option('--label-smoothing <x>', 'label smoothing for fine-tuning (default 0)', numberOption('--label-smoothing', 0, 0.5))
+    .option('--layer-decay <x>', 'discriminative learning rates: deeper trained layers at ×x and ×x² (default 1 = off)', numberOption('--layer-decay', 0.01, 1))
     .option('--validation-fraction <x>', 'share of train held back for choices', numberOption('--validation-fraction', 0.05, 0.5))
     .option('--batch-size <n>', 'mini-batch size', intOption('--batch-size', 1, 1024))
     .option('--seed <n>', 'random seed', intOption('--seed', 0, 2 ** 31 - 1));
@@ -346,6 +363,7 @@ function addScheduleCommands(program: Command): void {
       const opts = full.opts();
       const cfg = config();
       const spec = pipeline === 'lab-cnn' ? labCnnStart(cfg, opts, `schedule:${name}`) : transferStart(cfg, opts as RunTransferFlags, `schedule:${name}`);
+      if (pipeline === 'transfer') await checkBackboneSpec(cfg, (opts as RunTransferFlags).backbone);
       const created = await createSchedule(await connectTemporal(cfg), cfg, name, spec, opts as ScheduleCreateFlags);
       if (opts.json) json(created);
       else {
@@ -404,6 +422,51 @@ function exitOnSecondSignal(log: (line: string) => void, boundSeconds: number): 
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
+}
+
+function addBackboneCommands(program: Command): void {
+  const backbones = program.command('backbones').description('named pretrained backbones, stored once in S3 and usable as --backbone <name> by every worker');
+  backbones
+    .command('add <name> <source>')
+    .description('store a tfjs Layers model (a folder, s3://bucket/prefix or an http(s) URL) under a name')
+    .option('--license <licence>', 'the weights\' licence, e.g. Apache-2.0')
+    .option('--notes <text>', 'where it comes from, what it is good for')
+    .addOption(new Option('--scaling <scaling>', "how pixels become the model's input (needed when model.json does not record it)").choices([...SCALINGS]))
+    .option('--cut-layer <name>', 'default feature layer (default: the global-average-pool before the classifier)')
+    .option('--json', 'machine-readable output')
+    .action(async (name, source, opts) => {
+      const added = await addBackboneCommand(config(), name, source, opts);
+      if (opts.json) return json(added);
+      out(added.created ? `added backbone ${name}` : `backbone ${name} already holds this model; nothing changed`);
+      formatBackbone(added).forEach(out);
+    });
+  backbones
+    .command('list')
+    .description('registered backbones')
+    .option('--json', 'machine-readable output')
+    .action(async (opts) => {
+      const list = await listBackbonesCommand(config());
+      if (opts.json) json(list);
+      else formatBackboneList(list).forEach(out);
+    });
+  backbones
+    .command('show <name>')
+    .description("a backbone's record: model location and hash, input, scaling, cut layer, parameters, licence")
+    .option('--json', 'machine-readable output')
+    .action(async (name, opts) => {
+      const shown = await showBackboneCommand(config(), name);
+      if (opts.json) json(shown);
+      else formatBackbone(shown).forEach(out);
+    });
+  backbones
+    .command('remove <name>')
+    .description('forget a name (its stored model goes too when no other name uses it)')
+    .option('--json', 'machine-readable output')
+    .action(async (name, opts) => {
+      const removed = await removeBackboneCommand(config(), name);
+      if (opts.json) json(removed);
+      else out(`removed backbone ${name}${removed.modelDeleted ? ' and its stored model' : ' (its model stays: another name uses it)'}`);
+    });
 }
 
 function printStatus(status: object): void {

@@ -8,6 +8,7 @@ import { s3ModelIO } from '../lib/tf/s3-model-io';
 import { initBackend } from '../lib/tf/backend';
 import { imageToTensorBytes } from '../lib/images/decode';
 import { preprocessImages } from '../lib/models/backbone';
+import { predictWithTta } from '../lib/models/tta';
 import { connectStore } from './connect';
 import { CliError, EXIT } from './errors';
 
@@ -32,7 +33,7 @@ export function modelPrefix(spec: string, bucket: string): string {
   }
 }
 
-export async function predict(config: Config, modelSpec: string, files: string[]): Promise<Prediction[]> {
+export async function predict(config: Config, modelSpec: string, files: string[], opts: { tta?: boolean } = {}): Promise<Prediction[]> {
   const store = await connectStore(config);
   await initBackend({ queue: 'cpu', forced: config.backend });
   const prefix = modelPrefix(modelSpec, store.bucket);
@@ -51,7 +52,10 @@ export async function predict(config: Config, modelSpec: string, files: string[]
         resize: meta.resize,
         maxPixels: 50_000_000,
       });
-      const probs = tf.tidy(() => (model.predict(preprocessImages(meta, pixels, 1)) as tf.Tensor).dataSync());
+      const probs = tf.tidy(() => {
+        const x = preprocessImages(meta, pixels, 1);
+        return (opts.tta ? predictWithTta(model, x) : (model.predict(x) as tf.Tensor)).dataSync();
+      });
       let best = 0;
       for (let i = 1; i < probs.length; i++) if (probs[i] > probs[best]) best = i;
       results.push({ file, className: meta.classNames[best], probability: probs[best] });

@@ -21,12 +21,14 @@ import { sanitizeModelName, validModelName } from '../lib/registry';
 import type { TransferRunResult } from '../lib/transfer-types';
 import { labLayerTable, formatLayerTable } from '../lib/models/lab-cnn';
 import { parseStages } from '../lib/models/fine-tune';
+import { isBackboneName } from '../lib/backbone-registry';
 import type { TrainLabCnnInput } from '../workflows/train-lab-cnn';
 import type { TransferLearningInput } from '../workflows/transfer-learning';
 import { startSearchAttributes, type RunLabels } from '../lib/search-attributes';
 import { connectTemporal } from './connect';
 import { followProgress } from './progress';
 import { CliError, EXIT } from './errors';
+import { checkBackboneSpec } from './backbones';
 
 export interface CommonRunFlags {
   seed?: number;
@@ -222,6 +224,10 @@ export interface RunTransferFlags extends CommonRunFlags {
   augment?: boolean;
   patience?: number;
   validationFraction?: number;
+  tta?: boolean;
+  lrSchedule?: TransferOptions['lrSchedule'];
+  labelSmoothing?: number;
+  layerDecay?: number;
 }
 
 /** Local paths become absolute: workers do not share the CLI's working directory. */
@@ -249,12 +255,12 @@ function readFileOrFail(file: string): string {
 
 /** The run a set of `tl run transfer` flags asks for; `requestedBy` names a schedule that starts it. */
 export function transferStart(config: Config, flags: RunTransferFlags, requestedBy?: string): PipelineStart {
-  const { seed, batchSize, cutLayer, method, resize, augment, patience, validationFraction } = flags;
+  const { seed, batchSize, cutLayer, method, resize, augment, patience, validationFraction, tta, lrSchedule, labelSmoothing, layerDecay } = flags;
   const options: TransferOptions = {
     ...TRANSFER_DEFAULTS,
-    ...defined({ seed, batchSize, cutLayer, method, resize, augment, patience, validationFraction }),
+    ...defined({ seed, batchSize, cutLayer, method, resize, augment, patience, validationFraction, tta, lrSchedule, labelSmoothing, layerDecay }),
     data: location(flags.data),
-    backbone: location(flags.backbone),
+    backbone: isBackboneName(flags.backbone) && !fs.existsSync(flags.backbone) ? flags.backbone : location(flags.backbone),
     stages: readStages(flags.stages),
   };
   const promotion = promotionRequest(flags, transferModelName(options.data));
@@ -284,11 +290,13 @@ export function transferStart(config: Config, flags: RunTransferFlags, requested
 
 export async function runTransfer(config: Config, flags: RunTransferFlags, out: (line: string) => void): Promise<TransferRunResult | string> {
   const spec = transferStart(config, flags);
+  await checkBackboneSpec(config, flags.backbone);
   const client = await connectTemporal(config);
   const result = await startAndFollow<TransferRunResult>(config, client, spec, flags, out);
   if (typeof result !== 'string' && !flags.json) {
     for (const m of result.methods) {
-      out(`${m.method.padEnd(9)} held-out accuracy ${(m.heldOutAccuracy * 100).toFixed(2)}% (selection ${(m.selectionAccuracy * 100).toFixed(2)}%)`);
+      const tta = m.heldOutAccuracyTta === undefined ? '' : `, with TTA ${(m.heldOutAccuracyTta * 100).toFixed(2)}%`;
+      out(`${m.method.padEnd(9)} held-out accuracy ${(m.heldOutAccuracy * 100).toFixed(2)}% (selection ${(m.selectionAccuracy * 100).toFixed(2)}%${tta})`);
     }
     out(`chosen: ${result.chosenMethod}, model s3://${config.s3.bucket}/${result.modelKey}`);
     out(`report: s3://${config.s3.bucket}/${result.reportKeys.html} (fetch it with \`tl report ${result.runId} --out report.html\`)`);

@@ -173,7 +173,7 @@ export type StageSpec = Stage;
 export interface TransferOptions {
   /** Image folder: a directory, s3://bucket/prefix, or a .zip/.tar.gz. */
   data: string;
-  /** tfjs Layers model: a local path, s3://bucket/prefix or an http(s) URL. */
+  /** A registered backbone's name, or a tfjs Layers model: a local path, s3://bucket/prefix or an http(s) URL. */
   backbone: string;
   cutLayer?: string;
   method: TransferMethod;
@@ -187,6 +187,14 @@ export interface TransferOptions {
   patience: number;
   shardSize: number;
   maxPixels: number;
+  /** Also score the held-out images with test-time augmentation (flip, centre and corner crops). */
+  tta?: boolean;
+  /** Per-step learning rates within each stage (lib/training/lr-schedule.ts); default constant. */
+  lrSchedule?: 'constant' | 'warmup-cosine';
+  /** Label smoothing ε for fine-tuning; default 0. */
+  labelSmoothing?: number;
+  /** Discriminative learning rates: deeper trained layers at ×d and ×d² (lib/models/fine-tune.ts); default 1 (off). */
+  layerDecay?: number;
 }
 
 export const TRANSFER_DEFAULTS: Omit<TransferOptions, 'data' | 'backbone'> = {
@@ -202,7 +210,10 @@ export const TRANSFER_DEFAULTS: Omit<TransferOptions, 'data' | 'backbone'> = {
 };
 
 export interface BackboneInfo {
+  /** Where the model is read from (a registered backbone: its copy in S3). */
   source: string;
+  /** Set when the run named a registered backbone (lib/backbone-registry.ts). */
+  name?: string;
   sha256: string;
   cutLayer: string;
   inputSize: [number, number];
@@ -233,10 +244,15 @@ export interface MethodResult {
   imagesPerSecond: number;
   /** Features method: the fitted logistic-regression parameters (JSON), for warm starts. */
   headKey?: string;
-  l2Grid?: { l2: number; valAccuracy: number; valLoss: number }[];
+  /** With cross-validation: fold means, plus each fold's accuracy and their spread. */
+  l2Grid?: { l2: number; valAccuracy: number; valLoss: number; spread?: number; foldAccuracies?: number[] }[];
+  /** How λ was chosen, when not on the held-back slice (e.g. "5-fold stratified cross-validation on 244 training images"). */
+  l2Selection?: string;
   chosenL2?: number;
   /** Fine-tuning: one record per stage. */
   stages?: StageRecord[];
+  /** Why these stages, when they were chosen from the data size (no --stages). */
+  stagePlan?: string;
   resumedFrom?: string;
   /** The backend it trained on, and why faster ones were passed over. */
   backend?: string;

@@ -154,12 +154,15 @@ function stageFacts(s: StageRecord): string[] {
     `${int(s.trainableLayers)} trainable layers`,
     `learning rate ${lr(s.stage.learningRate)}`,
     `${s.history.length} of ${int(s.stage.epochs)} epochs`,
+    ...(s.start ? [`started at ${(s.start.valAccuracy * 100).toFixed(1)}% held-back accuracy (epoch 0)`] : []),
+    ...(s.keptEpoch === undefined ? [] : [s.keptEpoch === 0 ? 'kept epoch 0: no epoch beat the start' : `kept epoch ${s.keptEpoch}`]),
   ];
 }
 
 function methodSummary(m: MethodReport): string {
   const parts: string[] = [];
   if (m.stages?.length) parts.push(`${m.stages.length} stage${m.stages.length === 1 ? '' : 's'} (${m.stages.map((s) => s.stage.name).join(', ')})`);
+  if (m.stagePlan) parts.push(`plan: ${m.stagePlan}`);
   if (isNum(m.chosenL2)) parts.push(`L2 ${lr(m.chosenL2)}`);
   return parts.join(' · ') || '–';
 }
@@ -176,6 +179,7 @@ function compareTable(rep: TransferReport): Table {
   const row = (k: string, f: (m: MethodReport) => string) => [k, ...ms.map(f)];
   const rows = [
     row('Held-out accuracy', (m) => `${pct(m.heldOut.accuracy)} (${m.heldOut.split})`),
+    ...(ms.some((m) => m.heldOutTta) ? [row('Held-out accuracy with TTA', (m) => (m.heldOutTta ? `${pct(m.heldOutTta.accuracy)} (${m.heldOutTta.views} views)` : '–'))] : []),
     row('Macro F1', (m) => fixed(m.heldOut.macroF1, 3)),
     ...(hasLoss ? [row('Held-out loss', (m) => fixed(m.heldOut.loss, 4))] : []),
     row('Held-out images', (m) => int(m.heldOut.count)),
@@ -193,12 +197,23 @@ function compareTable(rep: TransferReport): Table {
 }
 
 function l2Table(m: MethodReport): Table {
+  const grid = m.l2Grid ?? [];
+  if (grid.some((g) => g.foldAccuracies?.length)) {
+    return {
+      head: ['L2', 'Mean fold accuracy', '± spread', 'Mean fold loss', 'Fold accuracies', 'Chosen'],
+      rows: grid.map((g) => [lr(g.l2), pct(g.valAccuracy), pct(g.spread ?? NaN), fixed(g.valLoss, 4), (g.foldAccuracies ?? []).map((a) => pct(a, 1)).join(' '), g.l2 === m.chosenL2 ? '✓' : '']),
+      numeric: [0, 1, 2, 3],
+    };
+  }
   return {
     head: ['L2', 'Selection accuracy', 'Selection loss', 'Chosen'],
-    rows: (m.l2Grid ?? []).map((g) => [lr(g.l2), pct(g.valAccuracy), fixed(g.valLoss, 4), g.l2 === m.chosenL2 ? '✓' : '']),
+    rows: grid.map((g) => [lr(g.l2), pct(g.valAccuracy), fixed(g.valLoss, 4), g.l2 === m.chosenL2 ? '✓' : '']),
     numeric: [0, 1, 2],
   };
 }
+
+/** How the L2 strengths were scored, for the note under the grid. */
+const l2Scoring = (m: MethodReport): string => m.l2Selection ?? 'the selection split (held back from training)';
 
 const galleryItems = (m: MethodReport): MisclassifiedImage[] =>
   m.misclassified.map((x) => ({ name: x.path, trueClass: x.trueClass, predictedClass: x.predictedClass, probability: x.probability }));
@@ -316,7 +331,7 @@ function methodHtml(rep: TransferReport, m: MethodReport, images?: Record<string
     out.push(
       `<h3 class="sub">L2 grid for the logistic-regression head <span class="facts">· chosen L2 ${esc(lr(m.chosenL2 ?? NaN))}</span></h3>`,
       `<div class="box narrow">${htmlTable(l2Table(m))}</div>`,
-      `<p class="note">Each L2 strength is scored on the selection split (held back from training); the best is refitted.</p>`,
+      `<p class="note">Each L2 strength is scored by ${esc(l2Scoring(m))}; the best is refitted.</p>`,
     );
   }
   (m.stages ?? []).forEach((s, i) => {
@@ -438,7 +453,7 @@ function methodMd(rep: TransferReport, m: MethodReport): string[] {
     confusionMd(rep, m),
   ];
   if (m.l2Grid?.length) {
-    out.push('### L2 grid for the logistic-regression head', `Chosen L2: ${lr(m.chosenL2 ?? NaN)}, scored on the selection split.`, mdTable(l2Table(m)));
+    out.push('### L2 grid for the logistic-regression head', `Chosen L2: ${lr(m.chosenL2 ?? NaN)}, scored by ${mdEsc(l2Scoring(m))}.`, mdTable(l2Table(m)));
   }
   if (m.stages?.length) {
     out.push('### Fine-tuning stages');

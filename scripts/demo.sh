@@ -6,6 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 node bin/tl stack up
+bash scripts/add-shipped-backbones.sh
 
 state_dir="${TL_STATE_DIR:-$HOME/.local/state/tl}"
 mkdir -p "$state_dir/logs"

@@ -8,6 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 node bin/tl stack up
+bash scripts/add-shipped-backbones.sh
 if [ -z "${TL_GPU_BUNDLE:-}" ]; then
   bash scripts/gpu-bundle.sh
   TL_GPU_BUNDLE=dist-bundle/tl-gpu-worker-$(node -p "require('./package.json').version")-linux-x64.tar.xz

@@ -26,7 +26,7 @@ import {
 } from '../tf/model-io';
 
 export type Scaling = 'minus1to1' | 'zeroTo1' | 'none';
-const SCALINGS: readonly Scaling[] = ['minus1to1', 'zeroTo1', 'none'];
+export const SCALINGS: readonly Scaling[] = ['minus1to1', 'zeroTo1', 'none'];
 
 export interface BackboneSpec {
   source: string;
@@ -77,7 +77,15 @@ export async function loadBackbone(
    */
   opts: { store?: ArtifactStore; cutLayer?: string; scaling?: Scaling; inferenceOnly?: boolean },
 ): Promise<Backbone> {
-  const reader = readerForSource(source, opts.store);
+  return loadBackboneFrom(readerForSource(source, opts.store), { ...opts, source });
+}
+
+/** loadBackbone over a reader already made; `source` is what the spec records. */
+export async function loadBackboneFrom(
+  reader: ModelReader,
+  opts: { source: string; cutLayer?: string; scaling?: Scaling; inferenceOnly?: boolean },
+): Promise<Backbone> {
+  const { source } = opts;
   const { model: full, sha256 } = await loadLayersModelFrom(reader);
   const [, h, w, c] = full.inputs[0].shape;
   if (full.inputs.length !== 1 || full.inputs[0].shape.length !== 4 || !h || !w || (c !== 1 && c !== 3)) {

@@ -14,6 +14,7 @@ import { ConfigError } from '../config';
 import { foldedWeights, type LogisticRegressionModel } from './logistic-regression';
 import { foldFrozenPrefix } from './fold-batch-norm';
 import { leafLayers, nestedModels } from './layers';
+import { LayerwiseAdam } from '../training/layerwise-adam';
 
 export type Unfreeze = 'head' | 'all' | { topLayers: number } | { blocks: string[] };
 
@@ -176,7 +177,19 @@ const unfoldStage = new WeakMap<tf.LayersModel, () => void>();
  * recompiles with a fresh Adam at the stage's learning rate (the previous stage's moments
  * belong to other weights). Returns how many weight-bearing layers now train.
  */
-export function applyStage(model: tf.LayersModel, stage: Stage, headLayerNames: string[]): number {
+/** Recipe choices applied with every stage (lib/training: label smoothing, discriminative rates). */
+export interface StageRecipe {
+  /** ε: targets become (1 − ε)·one-hot + ε/k. 0 = plain cross-entropy. */
+  labelSmoothing?: number;
+  /**
+   * Discriminative learning rates: the trained body layers are cut into three groups by depth;
+   * the head and the top group learn at the stage's rate, the middle at ×d, the bottom at ×d².
+   * 1 (or unset) = one rate for all.
+   */
+  layerDecay?: number;
+}
+
+export function applyStage(model: tf.LayersModel, stage: Stage, headLayerNames: string[], recipe: StageRecipe = {}): number {
   const leaves = leafLayers(model);
   const head = new Set(headLayerNames);
   for (const name of head) {
@@ -196,10 +209,33 @@ export function applyStage(model: tf.LayersModel, stage: Stage, headLayerNames: 
   unfoldStage.set(model, foldFrozenPrefix(model));
   const previous = model.optimizer;
   if (previous && ownedOptimizers.has(previous)) previous.dispose();
-  const optimizer = tf.train.adam(stage.learningRate);
+  const trainedBody = body.filter((l) => l.trainable && hasWeights(l));
+  const decay = recipe.layerDecay ?? 1;
+  const optimizer = decay !== 1 && trainedBody.length >= 3 ? layerwiseOptimizer(stage.learningRate, decay, trainedBody) : tf.train.adam(stage.learningRate);
   ownedOptimizers.add(optimizer);
-  model.compile({ optimizer, loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
+  model.compile({ optimizer, loss: crossEntropy(recipe.labelSmoothing ?? 0), metrics: ['accuracy'] });
   return leaves.filter((l) => l.trainable && hasWeights(l)).length;
+}
+
+/** Head and the top third of the trained body: ×1; middle third ×d; bottom third ×d². */
+function layerwiseOptimizer(learningRate: number, decay: number, trainedBody: Layer[]): tf.Optimizer {
+  const groupOfVariable = new Map<string, number>();
+  trainedBody.forEach((layer, i) => {
+    const fromTop = trainedBody.length - 1 - i;
+    const group = Math.min(2, Math.floor((3 * fromTop) / trainedBody.length));
+    for (const w of layer.trainableWeights) groupOfVariable.set(w.name, group);
+  });
+  return new LayerwiseAdam(learningRate, [1, decay, decay * decay], (name) => groupOfVariable.get(name) ?? 0);
+}
+
+/** Categorical cross-entropy, with label smoothing when ε > 0. */
+function crossEntropy(epsilon: number): string | ((yTrue: tf.Tensor, yPred: tf.Tensor) => tf.Tensor) {
+  if (!(epsilon > 0)) return 'categoricalCrossentropy';
+  return (yTrue, yPred) =>
+    tf.tidy(() => {
+      const k = yTrue.shape[yTrue.rank - 1] as number;
+      return tf.metrics.categoricalCrossentropy(tf.add(tf.mul(yTrue, 1 - epsilon), epsilon / k), yPred);
+    });
 }
 
 /** Names of the weight-bearing layers that train, in model order (for reports and tests). */

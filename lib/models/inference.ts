@@ -40,6 +40,8 @@ export async function predictSplit(
   numClasses: number,
   prepare: InputPreparer = unitScale(data.imageShape),
   onProgress?: (done: number, total: number) => void,
+  /** Probabilities for a prepared batch (default: one forward pass; e.g. predictWithTta). */
+  forward: (model: tf.LayersModel, input: tf.Tensor) => tf.Tensor = predictBatch,
 ): Promise<SplitPredictions> {
   const started = Date.now();
   const labels = new Uint8Array(indices.length);
@@ -52,7 +54,7 @@ export async function predictSplit(
     const batch = gatherImages(data, idx);
     const input = prepare(batch.images, idx.length);
     const [loss, argmax, top] = tf.tidy(() => {
-      const probs = predictBatch(model, input) as tf.Tensor2D;
+      const probs = forward(model, input) as tf.Tensor2D;
       const y = tf.tensor2d(oneHot(batch.labels, numClasses), [idx.length, numClasses]);
       return [tf.sum(tf.metrics.categoricalCrossentropy(y, probs)), probs.argMax(1), probs.max(1)];
     });

@@ -31,6 +31,8 @@ export interface EpochLoop {
   makeBatch: (indices: Uint32Array) => { x: tf.Tensor; y: tf.Tensor };
   /** Learning rate for an epoch (a schedule); unset keeps the optimizer's own. */
   learningRate?: (epoch: number) => number;
+  /** Learning rate for each batch (1-based epoch and batch), set before its step; overrides learningRate. */
+  learningRateAt?: (epoch: number, batch: number, batches: number) => number;
   validate: () => Promise<{ loss: number; accuracy: number }>;
   /** Called for every batch, in order, once its loss has been read (see readEvery). */
   onBatch?: (progress: BatchProgress) => void;
@@ -69,6 +71,7 @@ export async function runEpochs(loop: EpochLoop): Promise<EpochRecord[]> {
       const idx = new Uint32Array(size);
       for (let i = 0; i < size; i++) idx[i] = loop.trainIndices[order[b * loop.batchSize + i]];
       const { x, y } = loop.makeBatch(idx);
+      if (loop.learningRateAt) setLearningRate(loop.model.optimizer, loop.learningRateAt(epoch, b + 1, batches));
       try {
         unread.push({ batch: b + 1, size, values: train([x, y]) });
       } finally {

@@ -249,3 +249,20 @@ test('Markdown: headline, comparison, stages, L2 grid, misclassified, dataset li
   assert.ok(md.includes('| Feature dim | 1,280 |'));
   assert.ok(!/<img|https?:\/\//.test(md));
 });
+
+test('Markdown: a cross-validated L2 grid shows each fold and the spread; stages show their epoch 0', () => {
+  const rep = sampleReport();
+  rep.methods[0] = {
+    ...rep.methods[0],
+    l2Selection: '5-fold stratified cross-validation on 244 training images',
+    l2Grid: [
+      { l2: 1e-3, valAccuracy: 0.93, valLoss: 0.2, spread: 0.0212, foldAccuracies: [0.9, 0.94, 0.92, 0.96, 0.93] },
+      { l2: 1e-2, valAccuracy: 0.91, valLoss: 0.25, spread: 0.01, foldAccuracies: [0.9, 0.9, 0.92, 0.92, 0.91] },
+    ],
+  };
+  rep.methods[1].stages![1] = { ...rep.methods[1].stages![1], start: { valLoss: 0.3, valAccuracy: 0.918 }, keptEpoch: 0 };
+  const md = renderTransferMarkdown(rep);
+  assert.ok(md.includes('Chosen L2: 0.001, scored by 5-fold stratified cross-validation on 244 training images.'));
+  assert.ok(md.includes('| 0.001 | 93.00% | 2.12% | 0.2000 | 90.0% 94.0% 92.0% 96.0% 93.0% | ✓ |'), md);
+  assert.ok(md.includes('started at 91.8% held-back accuracy (epoch 0) · kept epoch 0: no epoch beat the start'));
+});
