@@ -58,18 +58,17 @@ export async function runSplitWorker(
   process.on('SIGINT', forward);
   process.on('SIGTERM', forward);
   try {
-    const workflows = await createWorker(config, 'cpu', log, 'workflows');
-    const activities = await ready.catch(async (err) => {
-      await workflows.connection.close();
+    const started = await Promise.all([createWorker(config, 'cpu', log, 'workflows'), ready]).catch((err) => {
+      // Neither part serves without the other.
+      forward('SIGTERM');
       throw err;
     });
+    const [workflows, activities] = started;
     log(servingLine(config, workflows.taskQueue, `workflows in process ${process.pid}, activities in process ${child.pid}`));
     onServing({ taskQueue: workflows.taskQueue, backend: activities.backend, pid: process.pid, activitiesPid: child.pid! });
     opts.onWorker?.(workflows.worker, workflows.taskQueue);
     // The activities process ending (a crash, or a signal sent to it alone) stops the workflows too.
-    let childCode: number | undefined;
-    void exited.then((code) => {
-      childCode = code;
+    void exited.then(() => {
       if (workflows.worker.getState() === 'RUNNING') workflows.worker.shutdown();
     });
     try {
@@ -79,7 +78,7 @@ export async function runSplitWorker(
       forward('SIGTERM');
     }
     const code = await exited;
-    if ((childCode ?? code) !== 0) process.exitCode = code || 1;
+    if (code !== 0) process.exitCode = code;
   } finally {
     process.off('SIGINT', forward);
     process.off('SIGTERM', forward);

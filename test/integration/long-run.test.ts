@@ -4,7 +4,7 @@
 // `tl runs show` show live numbers from the heartbeats all along.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import type { Client } from '@temporalio/client';
 import { TL_BIN, startWorker, temporalClient, testConfig, testEnv, runTl, waitFor, type WorkerProcess } from './harness';
 import { historyStats } from '../../lib/history-stats';
@@ -13,8 +13,13 @@ const env = testEnv();
 const config = testConfig(env);
 let worker: WorkerProcess | undefined;
 let client: Client | undefined;
+let cli: ChildProcess | undefined;
+let runId: string | undefined;
 
 after(async () => {
+  // A failed or timed-out test leaves neither its CLI nor its run behind.
+  if (cli && cli.exitCode === null) cli.kill();
+  if (client && runId) await client.workflow.getHandle(runId).terminate('test ended').catch(() => undefined);
   await worker?.stop();
   await client?.connection.close();
 });
@@ -27,9 +32,9 @@ const FIXED_EVENTS = 32;
 test('a many-epoch run: history of fixed size plus throttled epoch records; live progress throughout', { timeout: 900_000 }, async () => {
   worker = await startWorker(env);
   client = await temporalClient(config);
-  const id = `long-run-${Date.now().toString(36)}`;
+  const id = (runId = `long-run-${Date.now().toString(36)}`);
   const started = Date.now();
-  const cli = spawn(
+  cli = spawn(
     process.execPath,
     [TL_BIN, 'run', 'lab-cnn', '--id', id, '--epochs', String(EPOCHS), '--limit', '2000', '--batch-size', '64', '--no-promote', '--record-every', String(RECORD_EVERY), '--wait'],
     { env, stdio: ['ignore', 'pipe', 'pipe'] },
@@ -43,7 +48,7 @@ test('a many-epoch run: history of fixed size plus throttled epoch records; live
     for (const text of String(d).split('\n')) if (/\d+% \| /.test(text)) lines.push({ at: Date.now(), text: text.trim() });
   });
   cli.stderr!.on('data', (d) => (stderr += d));
-  const exited = new Promise<number>((resolve) => cli.on('exit', (code) => resolve(code ?? -1)));
+  const exited = new Promise<number>((resolve) => cli!.on('exit', (code) => resolve(code ?? -1)));
 
   // `tl runs show` in mid-training: the heartbeat's numbers, merged with the recorded step.
   const shown = await waitFor(
