@@ -34,9 +34,9 @@ test('SIGTERM mid-epoch: the activity checkpoints and stops, the worker exits in
   const handle = await client.workflow.start<typeof trainLabCnn>('trainLabCnn', {
     taskQueue: config.taskQueues.cpu,
     workflowId: `test-shutdown-${Date.now().toString(36)}`,
-    args: [{ options: { ...LAB_CNN_DEFAULTS, epochs, limit: 12000, batchSize: 64 } }],
+    args: [{ options: { ...LAB_CNN_DEFAULTS, epochs, limit: 6000, batchSize: 32 } }],
   });
-  await waitForTraining(handle, (p) => p.step === 'train' && (p.detail?.epoch ?? 0) >= 2 && (p.detail?.batch ?? 0) >= 3, 600_000);
+  await waitForTraining(handle, (p) => p.step === 'train' && (p.detail?.epoch ?? 0) >= 2, 600_000);
 
   const t0 = Date.now();
   const exited = exitOf(first);
