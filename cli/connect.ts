@@ -10,10 +10,10 @@ export async function connectTemporal(config: Config): Promise<Client> {
   const options = temporalConnectionOptions(config); // a missing certificate file is its own error
   try {
     connection = await Connection.connect({ ...options, connectTimeout: '3 seconds' });
-  } catch (err) {
+  } catch {
     const why = await diagnoseTls(options);
     if (why) throw new Error(`Temporal refused the connection: ${why}`);
-    throw new StackDownError(`Temporal is not reachable at ${config.temporal.address}: ${firstLine(err)}`);
+    throw new StackDownError(`Temporal is not reachable at ${config.temporal.address}`);
   }
   return new Client({ connection, namespace: config.temporal.namespace });
 }
@@ -30,7 +30,3 @@ export async function connectStore(config: Config): Promise<ArtifactStore> {
   return store;
 }
 
-/** The first line of a connection error: gRPC/TLS failures carry long multi-line details. */
-export function firstLine(err: unknown): string {
-  return ((err as Error).message ?? String(err)).split('\n')[0];
-}

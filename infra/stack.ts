@@ -224,6 +224,16 @@ function ensureCredentials(file: string, log: StackLog): Credentials {
   return creds;
 }
 
+/** A 256-bit key for MinIO's built-in KMS, generated once per install (0600), base64. */
+function ensureKmsKey(file: string, log: StackLog): string {
+  if (fs.existsSync(file)) return fs.readFileSync(file, 'utf8').trim();
+  const key = randomBytes(32).toString('base64');
+  fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+  fs.writeFileSync(file, `${key}\n`, { mode: 0o600 });
+  log(`minio: generated a server-side encryption key in ${file} (mode 0600)`);
+  return key;
+}
+
 /**
  * Credentials for bucket operations. A MinIO that tl runs only knows its generated root credentials;
  * for any other, the explicit TL_S3_* ones come first (loadConfig already falls back to the generated ones).
@@ -263,7 +273,7 @@ interface Service {
 /** The parent's environment without S3 secrets, so servers see only what they need. */
 function baseEnv(): NodeJS.ProcessEnv {
   const env = { ...process.env };
-  for (const key of ['TL_S3_ACCESS_KEY', 'TL_S3_SECRET_KEY', 'MINIO_ROOT_USER', 'MINIO_ROOT_PASSWORD']) delete env[key];
+  for (const key of ['TL_S3_ACCESS_KEY', 'TL_S3_SECRET_KEY', 'TL_TEMPORAL_API_KEY', 'MINIO_ROOT_USER', 'MINIO_ROOT_PASSWORD', 'MINIO_KMS_SECRET_KEY']) delete env[key];
   return env;
 }
 
@@ -338,7 +348,10 @@ function minioService(config: Config, l: Layout, ep: Endpoints): Service {
       const creds = ensureCredentials(l.credentials, log);
       const args = ['server', l.minioData, '--address', `${ep.bindIp}:${ep.minioPort}`, '--console-address', `${BIND_IP}:${ep.consolePort}`];
       if (ep.tls) args.push('--certs-dir', certificatePaths(config.stateDir).minioCertsDir);
-      return { args, env: { ...baseEnv(), MINIO_ROOT_USER: creds.accessKey, MINIO_ROOT_PASSWORD: creds.secretKey } };
+      const env: NodeJS.ProcessEnv = { ...baseEnv(), MINIO_ROOT_USER: creds.accessKey, MINIO_ROOT_PASSWORD: creds.secretKey };
+      // The secured stack also serves server-side encryption (TL_S3_SSE=AES256), from a static key.
+      if (ep.tls) env.MINIO_KMS_SECRET_KEY = `tl-stack:${ensureKmsKey(path.join(path.dirname(l.credentials), 'kms.key'), log)}`;
+      return { args, env };
     },
     describe: `MinIO at ${config.s3.endpoint}`,
   };
@@ -410,6 +423,9 @@ function writeClientEnv(config: Config, l: Layout, ep: Endpoints): void {
     `TL_TEMPORAL_TLS_KEY_FILE=${c.clientKey}`,
     `TL_S3_ENDPOINT=${ep.s3Endpoint}`,
     `TL_S3_CA_FILE=${c.caCert}`,
+    // For `tl stack status`/`down` on this host: the stack is the secured one.
+    'TL_STACK_TLS=1',
+    `TL_STACK_BIND_IP=${ep.bindIp}`,
   ];
   fs.writeFileSync(l.envFile, `${lines.join('\n')}\n`, { mode: 0o600 });
 }

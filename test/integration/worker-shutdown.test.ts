@@ -5,7 +5,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Client } from '@temporalio/client';
-import { serverHeartbeat, startWorker, temporalClient, testConfig, testEnv, waitFor, waitForTraining, type WorkerProcess } from './harness';
+import { startWorker, temporalClient, testConfig, testEnv, waitFor, waitForTraining, type WorkerProcess } from './harness';
 import { LAB_CNN_DEFAULTS, type LabCnnRunResult } from '../../lib/pipeline-types';
 import type { trainLabCnn } from '../../workflows';
 
@@ -34,10 +34,9 @@ test('SIGTERM mid-epoch: the activity checkpoints and stops, the worker exits in
   const handle = await client.workflow.start<typeof trainLabCnn>('trainLabCnn', {
     taskQueue: config.taskQueues.cpu,
     workflowId: `test-shutdown-${Date.now().toString(36)}`,
-    args: [{ options: { ...LAB_CNN_DEFAULTS, epochs, limit: 12000, batchSize: 64 } }],
+    args: [{ options: { ...LAB_CNN_DEFAULTS, epochs, limit: 6000, batchSize: 32 } }],
   });
-  await waitForTraining(handle, (p) => p.step === 'train' && (p.detail?.epoch ?? 0) >= 2 && (p.detail?.batch ?? 0) >= 3, 600_000);
-  await waitFor('an epoch-1 checkpoint in the server-side heartbeat', async () => (await serverHeartbeat<{ checkpoint?: unknown }>(handle, 'trainLabCnn'))?.checkpoint ?? undefined, 60_000, 200);
+  await waitForTraining(handle, (p) => p.step === 'train' && (p.detail?.epoch ?? 0) >= 2, 600_000);
 
   const t0 = Date.now();
   const exited = exitOf(first);
