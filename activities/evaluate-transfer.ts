@@ -143,6 +143,7 @@ export function evaluateTransferActivity(deps: ActivityDeps) {
               seconds: input.features.reduce((sum, f) => sum + (f.seconds ?? 0), 0),
               activities: input.features.length,
               backend: [...new Set(input.features.flatMap((f) => (f.backend ? [f.backend] : [])))].join(' / ') || undefined,
+              breakdown: sumProfiles(input.features),
             },
             ...Object.fromEntries(input.methods.map((m) => [m.method, { seconds: m.trainSeconds, activities: 1, backend: m.backend }])),
             evaluate: { seconds: (Date.now() - started) / 1000, activities: 1, backend },
@@ -165,4 +166,12 @@ export function evaluateTransferActivity(deps: ActivityDeps) {
       };
     });
   };
+}
+
+/** The extraction activities' seconds by phase, summed (cache hits have none). */
+function sumProfiles(features: FeatureShard[]): Record<string, number> | undefined {
+  const profiled = features.flatMap((f) => (f.profile ? [f.profile] : []));
+  if (!profiled.length) return undefined;
+  const sum = (k: keyof NonNullable<FeatureShard['profile']>) => profiled.reduce((a, p) => a + p[k], 0);
+  return { s3Read: sum('readSeconds'), compute: sum('computeSeconds'), s3Write: sum('writeSeconds') };
 }

@@ -36,12 +36,20 @@ export function extractFeaturesActivities(deps: ActivityDeps) {
         if (backbone.spec.sha256 !== input.backbone.sha256) {
           throw Object.assign(new Error(`backbone ${input.backbone.source} changed during the run (hash ${backbone.spec.sha256}, expected ${input.backbone.sha256})`), { name: 'ModelFormatError' });
         }
+        let mark = Date.now();
+        const lap = () => {
+          const s = (Date.now() - mark) / 1000;
+          mark = Date.now();
+          return s;
+        };
         const images = await store.getBytes(shard.images.key);
+        const readSeconds = lap();
         const features = await extractFeatures(backbone, images, BATCH, (done, of) =>
           heartbeatProgress({ step: 'extract', message: `${input.split} shard ${input.shardIndex}`, done, total: of, fraction: done / of }),
         );
+        const computeSeconds = lap();
         await store.putBytes(key, new Uint8Array(features.buffer));
-        return { ...result, cached: false, seconds: seconds(), backend };
+        return { ...result, cached: false, seconds: seconds(), backend, profile: { readSeconds, computeSeconds, writeSeconds: lap() } };
       });
     },
   };

@@ -54,6 +54,14 @@ const childEnv: NodeJS.ProcessEnv = {
   TF_CPP_MIN_LOG_LEVEL: process.env.TF_CPP_MIN_LOG_LEVEL ?? '2',
 };
 
+/** Children still running (peer scripts, tl commands, workers): an interrupted bench ends them. */
+const live = new Set<ChildProcess>();
+function track<C extends ChildProcess>(child: C): C {
+  live.add(child);
+  child.once('exit', () => live.delete(child));
+  return child;
+}
+
 interface Timed<T> {
   seconds: number;
   value: T;
@@ -62,7 +70,7 @@ interface Timed<T> {
 /** Runs a command to completion; its stdout parsed as the last JSON document it printed. */
 async function runJson<T>(cmd: string, args: string[], env = childEnv): Promise<Timed<T>> {
   const start = process.hrtime.bigint();
-  const child = spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = track(spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe'] }));
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d) => (stdout += d));
@@ -81,7 +89,7 @@ interface WorkerDoc {
 
 /** `tl worker --queue Q --json`, resolved once it serves. */
 function startWorker(queue: 'cpu' | 'gpu'): Promise<{ child: ChildProcess; doc: WorkerDoc }> {
-  const child = spawn(process.execPath, [TL, 'worker', '--queue', queue, '--json'], { env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = track(spawn(process.execPath, [TL, 'worker', '--queue', queue, '--json'], { env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] }));
   return new Promise((resolve, reject) => {
     let stdout = '';
     let stderr = '';
@@ -197,8 +205,18 @@ function efficiencyRows(lab: { steps: StepTiming[]; trainImagesPerSecond?: numbe
   const add = (step: string, kernel: string, pipeline: number, note: string) =>
     rows.push({ step, kernel, pipelineImagesPerSecond: pipeline, kernelImagesPerSecond: kernels[kernel] ?? null, ratio: kernels[kernel] ? pipeline / kernels[kernel] : null, note });
   if (ingest?.wallSeconds) add('transfer ingest (JPEG → 224² shards in S3)', 'ingest', all / ingest.wallSeconds, `${all} images in ${ingest.wallSeconds.toFixed(1)} s wall, ${ingest.activities ?? '?'} activities`);
-  if (extract?.wallSeconds) add('transfer feature extraction', 'mobilenetFeatures', all / extract.wallSeconds, `${all} images in ${extract.wallSeconds.toFixed(1)} s wall, ${extract.activities ?? '?'} shard activities (${extract.seconds?.toFixed(1)} s worker time)`);
-  if (ft?.imagesPerSecond) add('transfer fine-tuning (epochs inside the activity)', 'fineTune', ft.imagesPerSecond, 'images trained / seconds in training epochs (batch 32; the kernel bench trains the top stage only)');
+  if (extract?.wallSeconds) {
+    const b = extract.breakdown;
+    const where = b
+      ? `; worker ${fmt(extract.seconds)} s = S3 read ${fmt(b.s3Read, 2)} + backbone ${fmt(b.compute, 2)} (${fmt(all / b.compute)} img/s) + S3 write ${fmt(b.s3Write, 2)} + other ${fmt((extract.seconds ?? 0) - b.s3Read - b.compute - b.s3Write, 2)} (manifest, backbone lookup)`
+      : '';
+    add('transfer feature extraction', 'mobilenetFeatures', all / extract.wallSeconds, `${all} images in ${fmt(extract.wallSeconds)} s wall, ${extract.activities ?? '?'} shard activities${where}`);
+  }
+  const ftStep = wall(transfer.steps, 'finetune');
+  if (ft?.imagesPerSecond) {
+    const rest = ftStep?.wallSeconds ? `; step wall ${fmt(ftStep.wallSeconds)} s, of which epochs ${fmt(ft.trainSeconds)} s, the rest loading the split and backbone, validation, checkpoints and saving` : '';
+    add('transfer fine-tuning (epochs inside the activity)', 'fineTune', ft.imagesPerSecond, `images trained / seconds in training epochs, batches made from the uint8 shards (the kernel bench trains the top stage on a ready tensor)${rest}`);
+  }
   const labTrain = wall(lab.steps, 'train');
   if (labTrain?.wallSeconds) add('lab CNN training step', 'labCnnTrain', (lab.trainImages * EPOCHS) / labTrain.wallSeconds, `batch 64 in the pipeline vs 256 in the kernel bench; step wall time includes loading shards, validation and checkpoints`);
   return rows;
@@ -230,6 +248,13 @@ async function main(): Promise<void> {
   await store.ensureBucket();
   await emptyBucket(store);
   const workers = await Promise.all([startWorker('cpu'), startWorker('gpu')]);
+  // Interrupted: no worker or peer may outlive the bench.
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      for (const child of live) child.kill('SIGTERM');
+      process.exit(130);
+    });
+  }
   try {
     for (const w of workers) console.log(`end-to-end: worker ${w.doc.taskQueue}: backend ${w.doc.backend.description}${w.doc.backend.passedOver.length ? ` (passed over ${w.doc.backend.passedOver.map((p) => p.name).join(', ')})` : ''}`);
     console.log(`end-to-end: lab CNN ${EPOCHS} epoch(s) on ${LIMIT ?? 'all 60,000'} training images; transfer on ${path.basename(IMAGES)} with stages ${STAGES}; ${ROUNDS} round(s); load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
@@ -237,10 +262,13 @@ async function main(): Promise<void> {
     const transferRuns: { tl: Awaited<ReturnType<typeof tlTransfer>>[]; torch: TransferSide[] } = { tl: [], torch: [] };
     const errors: string[] = [];
     const attempt = async <T>(what: string, job: () => Promise<T>, into: T[]) => {
+      const started = Date.now();
       try {
         into.push(await job());
+        console.log(`end-to-end: ${what}: ${((Date.now() - started) / 1000).toFixed(1)} s`);
       } catch (err) {
         errors.push(`${what}: ${(err as Error).message}`);
+        console.log(`end-to-end: ${what}: FAILED after ${((Date.now() - started) / 1000).toFixed(1)} s`);
       }
     };
     for (let round = 0; round < ROUNDS; round++) {

@@ -88,6 +88,8 @@ export interface StepTiming {
   wallSeconds?: number;
   /** The TensorFlow.js backend its activities ran on, and why faster ones were passed over. */
   backend?: string;
+  /** Worker seconds by phase (e.g. S3 read, compute, S3 write), summed over the step's activities. */
+  breakdown?: Record<string, number>;
 }
 
 /** One horizontal bar per step: worker seconds, with the workflow's wall time as a thin line behind it. */

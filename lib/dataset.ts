@@ -2,6 +2,10 @@
 // The manifest is stored under its own SHA-256, which is the dataset's identity.
 import type { ArtifactStore, StoredObject } from './store';
 import { sha256Hex } from './store';
+import { mapLimit } from './map-limit';
+
+/** Shards a split's reader keeps in flight: enough to hide S3 latency, few enough to bound memory. */
+const SHARD_READS_IN_FLIGHT = 4;
 
 export const DATASET_FORMAT = 'tl.dataset/v1';
 
@@ -70,16 +74,17 @@ export async function loadSplit(store: ArtifactStore, manifest: DatasetManifest,
   const pixels = manifest.imageShape.reduce((a, b) => a * b, 1);
   const images = new Uint8Array(entry.count * pixels);
   const labels = new Uint8Array(entry.count);
-  let offset = 0;
-  for (const shard of entry.shards) {
+  const offsets: number[] = [];
+  entry.shards.reduce((offset, shard) => (offsets.push(offset), offset + shard.count), 0);
+  // A few shards in flight, so one's download overlaps another's hash check and copy.
+  await mapLimit(entry.shards, SHARD_READS_IN_FLIGHT, async (shard, i) => {
     const [img, lab] = await Promise.all([store.getBytes(shard.images.key), store.getBytes(shard.labels.key)]);
     if (img.length !== shard.count * pixels || lab.length !== shard.count) {
       throw new Error(`shard ${shard.images.key}: expected ${shard.count} images, found ${img.length / pixels} images and ${lab.length} labels`);
     }
-    images.set(img, offset * pixels);
-    labels.set(lab, offset);
-    offset += shard.count;
-  }
+    images.set(img, offsets[i] * pixels);
+    labels.set(lab, offsets[i]);
+  });
   return { count: entry.count, imageShape: manifest.imageShape, images, labels };
 }
 

@@ -232,6 +232,8 @@ export interface FeatureShard {
   seconds?: number;
   /** The backend that extracted them (absent on a cache hit). */
   backend?: string;
+  /** Where the activity's seconds went: reading the image shard, running the backbone, writing the features. */
+  profile?: { readSeconds: number; computeSeconds: number; writeSeconds: number };
 }
 
 /** What a method's training activity returns: small, the model itself stays in S3. */

@@ -40,7 +40,7 @@ export function stepTimingsTable(steps: StepTiming[]): Table {
 /** Steps in the workflow's order, joining worker-measured seconds with the workflow's wall time. */
 export function joinStepTimings(
   order: string[],
-  worker: Record<string, { seconds: number; activities: number; backend?: string } | undefined>,
+  worker: Record<string, { seconds: number; activities: number; backend?: string; breakdown?: Record<string, number> } | undefined>,
   wall: Record<string, number>,
 ): StepTiming[] {
   return order
@@ -50,5 +50,6 @@ export function joinStepTimings(
       ...(worker[step] ? { seconds: worker[step]!.seconds, activities: worker[step]!.activities } : {}),
       ...(isNum(wall[step]) ? { wallSeconds: wall[step] } : {}),
       ...(worker[step]?.backend ? { backend: worker[step]!.backend } : {}),
+      ...(worker[step]?.breakdown ? { breakdown: worker[step]!.breakdown } : {}),
     }));
 }

@@ -15,6 +15,12 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   echo "bench: npm ci"
   npm ci --no-audit --no-fund
 fi
+# The kernels and the workers are measured on the backend a worker picks: npm ci drops the
+# native one (a --no-save extra), so put it back as the setup script does. TL_NATIVE_BACKEND=0 skips it.
+if [ "${TL_NATIVE_BACKEND:-1}" != 0 ] && ! node -e "require.resolve('@tensorflow/tfjs-node')" 2>/dev/null; then
+  echo "bench: installing the native TensorFlow backend (scripts/native-backend.sh)"
+  bash scripts/native-backend.sh || echo "bench: native TensorFlow backend unavailable; tl is measured on wasm"
+fi
 if [ ! -f dist/bench/run.js ] || [ -n "$(find lib bench tsconfig.json -newer dist/bench/run.js -name '*.ts' -o -newer dist/bench/run.js -name tsconfig.json | head -1)" ]; then
   echo "bench: compiling TypeScript"
   npm run --silent build
@@ -72,5 +78,5 @@ if [ "${TL_BENCH_E2E:-1}" != 0 ]; then
     fi
   fi
   echo "bench: measuring whole jobs (end-to-end) ..."
-  node --disable-warning=NodeVersionSupportWarning dist/bench/end-to-end.js
+  AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED=true node dist/bench/end-to-end.js
 fi

@@ -5,6 +5,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { seededPermutation } from '../dataset';
 import { sha256File, sha256Hex } from '../store';
+import { mapLimit } from '../map-limit';
+
+export { mapLimit };
 
 export type Split = 'train' | 'val' | 'test';
 export const SPLITS: readonly Split[] = ['train', 'val', 'test'];
@@ -206,18 +209,4 @@ async function entryKind(realRoot: string, rel: string, e: fs.Dirent): Promise<'
   const stat = await fs.promises.stat(target);
   if (stat.isFile()) return 'file';
   return { reason: stat.isDirectory() ? 'symbolic link to a folder (not followed)' : 'not a regular file' };
-}
-
-/** Like Promise.all over items.map(fn), with at most `limit` calls in flight; results keep their order. */
-export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      results[i] = await fn(items[i], i);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return results;
 }
