@@ -12,13 +12,16 @@ export interface KeptEpoch extends Scored {
 }
 
 /**
- * Accuracy first (what the methods are finally judged and chosen on), held-back loss to break
- * ties (on a few dozen images many epochs share an accuracy). NaN never beats anything.
+ * Higher held-back accuracy (what the methods are finally judged and chosen on). An equal
+ * accuracy at a lower loss does not count: on a few dozen images most epochs tie, and on
+ * hymenoptera those loss-only wins lost held-out images to the head they replaced. A start
+ * with no score (a fresh head before its first epoch is never unscored, but a checkpoint
+ * from an older run may be) is beaten by any finite epoch. NaN never beats anything.
  */
 export function beats(candidate: Scored, incumbent: Scored): boolean {
   if (!Number.isFinite(candidate.valLoss) || Number.isNaN(candidate.valAccuracy)) return false;
-  if (candidate.valAccuracy !== incumbent.valAccuracy) return candidate.valAccuracy > incumbent.valAccuracy;
-  return candidate.valLoss < incumbent.valLoss;
+  if (incumbent.valAccuracy === undefined || Number.isNaN(incumbent.valAccuracy)) return true;
+  return candidate.valAccuracy > incumbent.valAccuracy;
 }
 
 /** The better of the kept epoch and a new one. */
