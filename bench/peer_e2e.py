@@ -9,7 +9,6 @@ The transfer job builds MobileNet V1 with TensorFlow's padding and loads the ver
 uses (its tfjs model.json), so both sides start from the same network.
 """
 import argparse
-import gzip
 import json
 import multiprocessing
 import os
@@ -21,6 +20,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from PIL import Image, ImageOps
+from peer_common import add_lab_parser, read_idx
 
 CORES = os.cpu_count() or 1
 torch.set_num_threads(CORES)
@@ -42,14 +42,6 @@ class Clock:
 
 
 # ---- lab CNN on Fashion-MNIST ----
-
-def read_idx(path):
-    with gzip.open(path, "rb") as f:
-        data = f.read()
-    dims = data[3]
-    shape = [int.from_bytes(data[4 + 4 * i: 8 + 4 * i], "big") for i in range(dims)]
-    return np.frombuffer(data, np.uint8, offset=4 + 4 * dims).reshape(shape)
-
 
 def lab_cnn():
     # Keras' BatchNormalization defaults (epsilon 1e-3, momentum 0.99), as tl's lab CNN uses.
@@ -330,15 +322,7 @@ def transfer(args):
 def main():
     ap = argparse.ArgumentParser()
     sub = ap.add_subparsers(dest="job", required=True)
-    a = sub.add_parser("lab")
-    a.add_argument("--idx", required=True)
-    a.add_argument("--epochs", type=int, default=1)
-    a.add_argument("--batch", type=int, default=64)
-    a.add_argument("--lr", type=float, default=1e-3)
-    a.add_argument("--decay", type=float, default=0.9)
-    a.add_argument("--val", type=float, default=0.05)
-    a.add_argument("--seed", type=int, default=42)
-    a.add_argument("--limit", type=int, default=0)
+    add_lab_parser(sub)
     t = sub.add_parser("transfer")
     t.add_argument("--data", required=True)
     t.add_argument("--model", default="")

@@ -8,37 +8,16 @@ Same protocol as bench/peer_pytorch.py (TL_BENCH_WARMUP, TL_BENCH_REPEATS, TL_BE
 Prints one JSON document.
 """
 import argparse
-import gzip
 import json
 import os
-import statistics
 import sys
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
+from peer_common import add_lab_parser, measure, read_idx  # noqa: E402
 
-WARMUP = int(os.environ.get("TL_BENCH_WARMUP", "2"))
-REPEATS = int(os.environ.get("TL_BENCH_REPEATS", "5"))
-MIN_SECONDS = float(os.environ.get("TL_BENCH_MIN_SECONDS", "1.5"))
-
-
-def measure(step, images_per_step):
-    for _ in range(WARMUP):
-        step()
-    samples, steps = [], []
-    for _ in range(REPEATS):
-        n, start = 0, time.perf_counter()
-        while True:
-            step()
-            n += 1
-            elapsed = time.perf_counter() - start
-            if elapsed >= MIN_SECONDS:
-                break
-        samples.append(n * images_per_step / elapsed)
-        steps.append(n)
-    return {"median": statistics.median(samples), "samples": samples, "stepsPerRepeat": steps}
 
 
 def lab_cnn(seed=42):
@@ -68,14 +47,6 @@ def kernels():
     infer_fn = tf.function(lambda t: model(t, training=False))
     infer = measure(lambda: infer_fn(xi).numpy(), 1000)
     return {"labCnnTrain": train, "labCnnInfer": infer}
-
-
-def read_idx(path):
-    with gzip.open(path, "rb") as f:
-        data = f.read()
-    dims = data[3]
-    shape = [int.from_bytes(data[4 + 4 * i: 8 + 4 * i], "big") for i in range(dims)]
-    return np.frombuffer(data, np.uint8, offset=4 + 4 * dims).reshape(shape)
 
 
 def lab(args):
@@ -112,15 +83,7 @@ def main():
     ap = argparse.ArgumentParser()
     sub = ap.add_subparsers(dest="job", required=True)
     sub.add_parser("kernels")
-    a = sub.add_parser("lab")
-    a.add_argument("--idx", required=True)
-    a.add_argument("--epochs", type=int, default=1)
-    a.add_argument("--batch", type=int, default=64)
-    a.add_argument("--lr", type=float, default=1e-3)
-    a.add_argument("--decay", type=float, default=0.9)
-    a.add_argument("--val", type=float, default=0.05)
-    a.add_argument("--seed", type=int, default=42)
-    a.add_argument("--limit", type=int, default=0)
+    add_lab_parser(sub)
     args = ap.parse_args()
     result = {"results": kernels()} if args.job == "kernels" else lab(args)
     result.update({"python": sys.version.split()[0], "tensorflow": tf.__version__, "threads": {

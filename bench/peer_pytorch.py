@@ -6,41 +6,20 @@ import json
 import multiprocessing
 import os
 import platform
-import statistics
 import subprocess
 import sys
-import time
 
 import numpy as np
 import torch
 import torch.nn as nn
 import PIL
 from PIL import Image, ImageOps
+from peer_common import measure
 
-WARMUP = int(os.environ.get("TL_BENCH_WARMUP", "2"))
-REPEATS = int(os.environ.get("TL_BENCH_REPEATS", "5"))
-MIN_SECONDS = float(os.environ.get("TL_BENCH_MIN_SECONDS", "1.5"))
 CORES = len(os.sched_getaffinity(0))
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 GPU_BATCHES = (256, 1024)
 IMAGES_DIR = os.environ.get("TL_BENCH_IMAGES", os.path.join(REPO, "../shared/data/datasets/hymenoptera_data"))
-
-
-def measure(step, images_per_step):
-    for _ in range(WARMUP):
-        step()
-    samples, steps = [], []
-    for _ in range(REPEATS):
-        n, start = 0, time.perf_counter()
-        while True:
-            step()
-            n += 1
-            elapsed = time.perf_counter() - start
-            if elapsed >= MIN_SECONDS:
-                break
-        samples.append(n * images_per_step / elapsed)
-        steps.append(n)
-    return {"median": statistics.median(samples), "samples": samples, "stepsPerRepeat": steps}
 
 
 # ---- lab CNN: conv5×5/16 pad2 → BN → ReLU → pool2 → conv5×5/32 pad2 → BN → ReLU → pool2 → dense 10
