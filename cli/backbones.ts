@@ -15,7 +15,7 @@ import {
 import type { Scaling } from '../lib/models/backbone';
 import { initBackend } from '../lib/tf/backend';
 import { connectStore } from './connect';
-import { CliError, EXIT } from './errors';
+import { asUsageErrors, CliError, EXIT } from './errors';
 import { currentUser } from './run';
 
 export interface BackboneView extends BackboneRecord {
@@ -24,15 +24,7 @@ export interface BackboneView extends BackboneRecord {
 }
 
 /** Unknown names and refused adds are the caller's to fix: usage exit code. */
-async function registryCall<T>(body: () => Promise<T>): Promise<T> {
-  try {
-    return await body();
-  } catch (err) {
-    const e = err as Error;
-    if (e instanceof BackboneRegistryError || e.name === 'ModelFormatError') throw new CliError(e.message, EXIT.usage);
-    throw err;
-  }
-}
+const registryCall = <T>(body: () => Promise<T>): Promise<T> => asUsageErrors((e) => e instanceof BackboneRegistryError || e.name === 'ModelFormatError', body);
 
 export async function addBackboneCommand(
   config: Config,

@@ -18,6 +18,16 @@ export class StackDownError extends CliError {
   }
 }
 
+/** Runs `body`; errors `isUsage` accepts (the caller's to fix) become one-line usage errors. */
+export async function asUsageErrors<T>(isUsage: (err: Error) => boolean, body: () => Promise<T>): Promise<T> {
+  try {
+    return await body();
+  } catch (err) {
+    if (err instanceof Error && isUsage(err)) throw new CliError(err.message, EXIT.usage);
+    throw err;
+  }
+}
+
 /** Integer option parser for commander that names the flag and the expected range. */
 export function intOption(flag: string, min: number, max: number) {
   return (raw: string): number => {

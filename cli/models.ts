@@ -15,7 +15,7 @@ import {
 } from '../lib/registry';
 import type { ArtifactStore } from '../lib/store';
 import { connectStore } from './connect';
-import { CliError, EXIT } from './errors';
+import { asUsageErrors, CliError, EXIT } from './errors';
 import { currentUser } from './run';
 
 export interface ModelSummary {
@@ -47,15 +47,7 @@ export interface ModelDetail {
 }
 
 /** Registry refusals and unknown names are the caller's to fix: usage exit code. */
-async function registryCall<T>(body: () => Promise<T>): Promise<T> {
-  try {
-    return await body();
-  } catch (err) {
-    const e = err as Error;
-    if (e instanceof RegistryError || e.name === 'InvalidKeyError') throw new CliError(e.message, EXIT.usage);
-    throw err;
-  }
-}
+const registryCall = <T>(body: () => Promise<T>): Promise<T> => asUsageErrors((e) => e instanceof RegistryError || e.name === 'InvalidKeyError', body);
 
 function checkedName(name: string): string {
   try {
