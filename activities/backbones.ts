@@ -1,9 +1,9 @@
 // Backbones loaded once per worker process, keyed by (source, cut layer), for inference only:
 // every shard's feature extraction reuses the same frozen weights, with batch norm folded in.
 // Fine-tuning loads its own copy, since it trains it.
-import type { ArtifactStore } from '../lib/store';
+import type { ArtifactStore } from '../lib/store/store';
 import { loadBackbone, type Backbone, type Scaling } from '../lib/models/backbone';
-import type { BackboneInfo } from '../lib/pipeline-types';
+import type { BackboneInfo } from '../contracts';
 
 const loaded = new Map<string, Promise<Backbone>>();
 

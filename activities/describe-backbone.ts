@@ -1,10 +1,10 @@
 // Activity: loads a backbone once to learn its identity (content hash), cut layer,
 // input size, colour mode, scaling and feature size: the rest of the run keys on these.
 // A backbone name is resolved here, on the worker, to its model in S3 and its record's
-// cut layer and scaling (lib/backbone-registry.ts).
+// cut layer and scaling (lib/store/backbone-registry.ts).
 import type { ActivityDeps } from './deps';
-import type { BackboneInfo } from '../lib/pipeline-types';
-import { backboneSource, isBackboneName, readBackbone } from '../lib/backbone-registry';
+import type { BackboneInfo } from '../contracts';
+import { backboneSource, isBackboneName, readBackbone } from '../lib/store/backbone-registry';
 import { failFastOnBadInput } from './errors';
 import { backboneInfo, cachedBackbone } from './backbones';
 

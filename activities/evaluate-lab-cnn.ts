@@ -2,15 +2,14 @@
 // report (JSON, HTML with pictures, Markdown) in S3.
 import * as tf from '@tensorflow/tfjs';
 import type { ActivityDeps } from './deps';
-import type { EvaluateInput, EvaluateResult } from '../lib/pipeline-types';
-import { runKeys } from '../lib/pipeline-types';
-import { loadManifest, loadSplit } from '../lib/dataset';
+import { type EvaluateInput, type EvaluateResult, LAB_CNN_STEPS, runKeys } from '../contracts';
+import { loadManifest, loadSplit } from '../lib/data/dataset';
 import { s3ModelIO } from '../lib/tf/s3-model-io';
 import { allIndices, predictSplit } from '../lib/models/inference';
 import { labLayerTable } from '../lib/models/lab-cnn';
 import { classificationMetrics } from '../lib/metrics';
-import { renderHtml, renderMarkdown, type RunReport } from '../lib/report';
-import { joinStepTimings } from '../lib/report-run-details';
+import { renderHtml, renderMarkdown, type RunReport } from '../lib/report/lab-cnn';
+import { joinStepTimings } from '../lib/report/run-details';
 import { failFastOnBadInput } from './errors';
 import { heartbeatProgress } from './progress';
 import { firstMisclassified, thumbnails, workerEnvironment } from './report-data';
@@ -88,7 +87,7 @@ export function evaluateLabCnnActivity(deps: ActivityDeps) {
             : { step: 'train', cached: false, key: train.modelPrefix, reason: 'trained from scratch' },
         ],
         steps: joinStepTimings(
-          ['ingest', 'train', 'evaluate'],
+          LAB_CNN_STEPS,
           {
             ingest: { seconds: ingest.seconds, activities: 1 },
             train: { seconds: train.seconds, activities: 1, backend: train.backend },

@@ -2,18 +2,18 @@
 // model (the run's output, saved under runs/<id>/model), and stores the side-by-side report.
 import * as tf from '@tensorflow/tfjs';
 import type { ActivityDeps } from './deps';
-import type { BackboneInfo, FeatureShard, MethodResult, TransferOptions } from '../lib/pipeline-types';
-import type { MethodReport, TransferReport, TransferRunResult } from '../lib/transfer-types';
-import { loadManifest, loadSplit } from '../lib/dataset';
+import { type BackboneInfo, type FeatureShard, type MethodResult, type TransferOptions, TRANSFER_STEPS, type TransferRunResult } from '../contracts';
+import type { MethodReport, TransferReport } from '../lib/report/transfer-types';
+import { loadManifest, loadSplit } from '../lib/data/dataset';
 import { allIndices, predictSplit } from '../lib/models/inference';
 import { preprocessImages } from '../lib/models/backbone';
 import { TTA_VIEWS, predictWithTta } from '../lib/models/tta';
 import { classificationMetrics } from '../lib/metrics';
 import { s3ModelIO } from '../lib/tf/s3-model-io';
 import { heldOutSplit, transferKeys } from '../lib/transfer';
-import { featurePrefix } from '../lib/features';
-import { joinStepTimings } from '../lib/report-run-details';
-import { renderTransferHtml, renderTransferMarkdown } from '../lib/report-transfer';
+import { featurePrefix } from '../lib/data/features';
+import { joinStepTimings } from '../lib/report/run-details';
+import { renderTransferHtml, renderTransferMarkdown } from '../lib/report/transfer';
 import { failFastOnBadInput } from './errors';
 import { heartbeatProgress } from './progress';
 import { firstMisclassified, thumbnails, workerEnvironment } from './report-data';
@@ -136,7 +136,7 @@ export function evaluateTransferActivity(deps: ActivityDeps) {
         environment: { ...workerEnvironment(backend), seed: input.options.seed },
         timings: input.timings,
         steps: joinStepTimings(
-          ['backbone', 'ingest', 'extract', 'features', 'finetune', 'evaluate'],
+          TRANSFER_STEPS,
           {
             ingest: input.ingest.seconds !== undefined ? { seconds: input.ingest.seconds, activities: input.ingest.activities ?? 1 } : undefined,
             extract: {

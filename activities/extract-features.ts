@@ -2,10 +2,10 @@
 // one activity per shard. Features are cached in S3 under a key made of the dataset hash,
 // the backbone hash, the cut layer and the preprocessing, so a rerun does no work.
 import type { ActivityDeps } from './deps';
-import type { BackboneInfo, FeatureShard } from '../lib/pipeline-types';
-import { loadManifest } from '../lib/dataset';
+import type { BackboneInfo, FeatureShard } from '../contracts';
+import { loadManifest } from '../lib/data/dataset';
 import { extractFeatures } from '../lib/models/backbone';
-import { featureKey } from '../lib/features';
+import { featureKey } from '../lib/data/features';
 import { failFastOnBadInput } from './errors';
 import { heartbeatProgress } from './progress';
 import { cachedBackbone } from './backbones';

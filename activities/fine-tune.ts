@@ -7,12 +7,10 @@
 import { Context } from '@temporalio/activity';
 import * as tf from '@tensorflow/tfjs';
 import type { ActivityDeps } from './deps';
-import type { BackboneInfo, MethodResult, TransferOptions } from '../lib/pipeline-types';
-import type { StageRecord } from '../lib/transfer-types';
-import type { EpochRecord } from '../lib/report';
-import { gatherImages, loadManifest, loadSplit, oneHot, trainValidationSplit } from '../lib/dataset';
+import type { BackboneInfo, MethodResult, TransferOptions, StageRecord, EpochRecord, Stage } from '../contracts';
+import { gatherImages, loadManifest, loadSplit, oneHot, trainValidationSplit } from '../lib/data/dataset';
 import { loadBackbone, preprocessImages, type Scaling } from '../lib/models/backbone';
-import { applyStage, buildFineTuneModel, HEAD_LAYER_NAME, type Stage } from '../lib/models/fine-tune';
+import { applyStage, buildFineTuneModel, HEAD_LAYER_NAME } from '../lib/models/fine-tune';
 import { stagePlan } from '../lib/models/stage-plan';
 import { learningRateAt } from '../lib/training/lr-schedule';
 import type { LogisticRegressionModel } from '../lib/models/logistic-regression';

@@ -1,11 +1,11 @@
 // Activity: Fashion-MNIST IDX files → uint8 shards + manifest in S3. Idempotent: the same
 // source files map to the same manifest, and a second ingestion only reads a pointer.
 import type { ActivityDeps } from './deps';
-import type { IngestResult } from '../lib/pipeline-types';
-import { gunzipIdx, parseImageLabelPair } from '../lib/idx';
-import { FASHION_MNIST_CLASSES, parseSource, readSourceFiles, CANONICAL_CONTENT_SHA256, type FashionMnistFile } from '../lib/fashion-mnist';
-import { DATASET_FORMAT, sourceFingerprint, storeManifest, type DatasetManifest, type ShardRef, type SplitManifest } from '../lib/dataset';
-import { sha256Hex } from '../lib/store';
+import type { IngestResult } from '../contracts';
+import { gunzipIdx, parseImageLabelPair } from '../lib/data/idx';
+import { FASHION_MNIST_CLASSES, parseSource, readSourceFiles, CANONICAL_CONTENT_SHA256, type FashionMnistFile } from '../lib/data/fashion-mnist';
+import { DATASET_FORMAT, sourceFingerprint, storeManifest, type DatasetManifest, type ShardRef, type SplitManifest } from '../lib/data/dataset';
+import { sha256Hex } from '../lib/store/store';
 import { failFastOnBadInput } from './errors';
 import { heartbeatProgress } from './progress';
 

@@ -3,9 +3,9 @@
 // at most one per interval, so the workflow's own state and the Web UI line move at epoch
 // boundaries without the run's history growing with its training time (lib/progress.ts).
 import { Context } from '@temporalio/activity';
-import { recordProgressSignal } from '../workflows/definitions';
-import type { StepProgress } from '../lib/pipeline-types';
-import { RECORD_EVERY_SECONDS, type ProgressBeat } from '../lib/progress';
+import { recordProgressSignal } from '../contracts/signals';
+import { type StepProgress, RECORD_EVERY_SECONDS } from '../contracts';
+import { type ProgressBeat } from '../lib/progress';
 
 /** Heartbeats the activity's progress, with any fields of its own (a checkpoint to resume from). */
 export function heartbeatProgress<T extends object>(progress: StepProgress, extra?: T): void {

@@ -1,13 +1,13 @@
 // Activity: champion/challenger. Scores the run's chosen model and the model name's current
-// champion on the run's own held-out set, applies the promotion rule (lib/promotion.ts) and
-// records the verdict in the registry (lib/registry.ts), promoted or not.
+// champion on the run's own held-out set, applies the promotion rule (lib/store/promotion.ts) and
+// records the verdict in the registry (lib/store/registry.ts), promoted or not.
 // A retried attempt finds its verdict already recorded (request id `auto:<run id>`) and returns it;
 // a missing report or a refused request (RegistryError) fails for good (activities/errors.ts).
 import type { ActivityDeps } from './deps';
-import type { PromotionDecision } from '../lib/pipeline-types';
-import { loadManifest, loadSplit } from '../lib/dataset';
-import { decidePromotion } from '../lib/promotion';
-import { commitEvent, entryFromReport, validModelName, type ModelEntry } from '../lib/registry';
+import type { PromotionDecision } from '../contracts';
+import { loadManifest, loadSplit } from '../lib/data/dataset';
+import { decidePromotion } from '../lib/store/promotion';
+import { commitEvent, entryFromReport, validModelName, type ModelEntry } from '../lib/store/registry';
 import { scoreStoredModel, type HeldOutResult } from '../lib/models/score';
 import { failFastOnBadInput } from './errors';
 import { heartbeatProgress } from './progress';

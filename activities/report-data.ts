@@ -3,7 +3,7 @@
 import * as os from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import sharp from 'sharp';
-import type { SplitData } from '../lib/dataset';
+import type { SplitData } from '../lib/data/dataset';
 import type { SplitPredictions } from '../lib/models/inference';
 
 /** Report rows about the machine that evaluated: backend, library versions, cores. */

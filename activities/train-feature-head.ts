@@ -4,9 +4,9 @@
 // as one tfjs model (body + head) that predicts straight from images.
 import * as tf from '@tensorflow/tfjs';
 import type { ActivityDeps } from './deps';
-import type { BackboneInfo, FeatureShard, MethodResult, TransferOptions } from '../lib/pipeline-types';
-import { loadManifest, trainValidationSplit } from '../lib/dataset';
-import { loadFeatureSplit, selectRows } from '../lib/features';
+import type { BackboneInfo, FeatureShard, MethodResult, TransferOptions } from '../contracts';
+import { loadManifest, trainValidationSplit } from '../lib/data/dataset';
+import { loadFeatureSplit, selectRows } from '../lib/data/features';
 import { fitLogisticRegression, toLayersModel } from '../lib/models/logistic-regression';
 import { crossValidateL2 } from '../lib/models/logistic-regression-cv';
 import { CROSS_VALIDATION_BELOW, DEFAULT_FOLDS } from '../lib/training/cross-validation';

@@ -4,11 +4,9 @@
 import { Context } from '@temporalio/activity';
 import * as tf from '@tensorflow/tfjs';
 import type { ActivityDeps } from './deps';
-import type { TrainInput, TrainResult } from '../lib/pipeline-types';
-import { runKeys } from '../lib/pipeline-types';
-import type { EpochRecord } from '../lib/report';
+import { type TrainInput, type TrainResult, runKeys, type EpochRecord } from '../contracts';
 import { buildLabCnn } from '../lib/models/lab-cnn';
-import { gatherBatch, loadManifest, loadSplit, trainValidationSplit } from '../lib/dataset';
+import { gatherBatch, loadManifest, loadSplit, trainValidationSplit } from '../lib/data/dataset';
 import { meanImagesPerSecond, runEpochs } from '../lib/training/epochs';
 import { flipAndShiftInPlace } from '../lib/training/augment';
 import { s3ModelIO } from '../lib/tf/s3-model-io';

@@ -21,10 +21,10 @@ import fs = require('node:fs');
 import os = require('node:os');
 import path = require('node:path');
 import { loadConfig } from '../lib/config';
-import { ArtifactStore } from '../lib/store';
-import type { LabCnnRunResult } from '../lib/pipeline-types';
-import type { TransferReport, TransferRunResult } from '../lib/transfer-types';
-import type { StepTiming } from '../lib/charts';
+import { ArtifactStore } from '../lib/store/store';
+import type { LabCnnRunResult, TransferRunResult } from '../contracts';
+import type { TransferReport } from '../lib/report/transfer-types';
+import type { StepTiming } from '../lib/report/charts';
 
 const REPO = path.resolve(__dirname, '..', '..');
 const TL = path.join(REPO, 'bin', 'tl');

@@ -3,7 +3,7 @@
 // (WorkflowTaskScheduled → WorkflowTaskCompleted). Uses the TL_* environment like `tl`.
 import { Client, Connection } from '@temporalio/client';
 import { loadConfig } from '../lib/config';
-import { historyStats } from '../lib/history-stats';
+import { historyStats } from '../temporal/history-stats';
 
 async function main(ids: string[]): Promise<void> {
   if (ids.length === 0) throw new Error('usage: node dist/bench/history.js <workflow-id>…');

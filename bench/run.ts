@@ -17,8 +17,8 @@ import { buildLabCnn } from '../lib/models/lab-cnn';
 import { loadBackbone } from '../lib/models/backbone';
 import { predictBatch } from '../lib/models/inference';
 import { applyStage, buildFineTuneModel, HEAD_LAYER_NAME } from '../lib/models/fine-tune';
-import { imageToTensorBytes } from '../lib/images/decode';
-import { mapLimit } from '../lib/images/scan';
+import { imageToTensorBytes } from '../lib/data/images/decode';
+import { mapLimit } from '../lib/data/images/scan';
 import { runEpochs } from '../lib/training/epochs';
 
 const REPO = path.resolve(__dirname, '..', '..');

@@ -1,4 +1,4 @@
-// `tl backbones add | list | show | remove`: named pretrained backbones in S3 (lib/backbone-registry.ts).
+// `tl backbones add | list | show | remove`: named pretrained backbones in S3 (lib/store/backbone-registry.ts).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Config } from '../lib/config';
@@ -11,7 +11,7 @@ import {
   readBackbone,
   removeBackbone,
   type BackboneRecord,
-} from '../lib/backbone-registry';
+} from '../lib/store/backbone-registry';
 import type { Scaling } from '../lib/models/backbone';
 import { initBackend } from '../lib/tf/backend';
 import { connectStore } from './connect';

@@ -1,8 +1,8 @@
 // Connections from the CLI to Temporal and S3, with a one-line answer when the stack is down.
 import { Client, Connection } from '@temporalio/client';
 import type { Config } from '../lib/config';
-import { diagnoseTls, temporalConnectionOptions } from '../lib/temporal-connection';
-import { ArtifactStore } from '../lib/store';
+import { diagnoseTls, temporalConnectionOptions } from '../temporal/connection';
+import { ArtifactStore } from '../lib/store/store';
 import { StackDownError } from './errors';
 
 export async function connectTemporal(config: Config): Promise<Client> {

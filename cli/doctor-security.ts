@@ -6,8 +6,8 @@ import * as fs from 'node:fs';
 import * as tls from 'node:tls';
 import type { Config } from '../lib/config';
 import { defaultProvider } from '@aws-sdk/credential-provider-node';
-import { describeCredentialSource } from '../lib/s3-client';
-import { diagnoseTls, temporalConnectionOptions } from '../lib/temporal-connection';
+import { describeCredentialSource } from '../lib/store/s3-client';
+import { diagnoseTls, temporalConnectionOptions } from '../temporal/connection';
 import type { Check } from './doctor';
 
 const DAY_MS = 24 * 3600 * 1000;

@@ -4,12 +4,12 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Connection } from '@temporalio/client';
 import type { Config } from '../lib/config';
-import { FASHION_MNIST_FILES } from '../lib/fashion-mnist';
+import { FASHION_MNIST_FILES } from '../lib/data/fashion-mnist';
 import { backendSummary, initBackend, type BackendName } from '../lib/tf/backend';
 import { bucketExists, probeHttp, probeTemporal } from '../infra/probes';
 import { endpoints } from '../infra/stack';
 import { findOnPath } from './report';
-import { temporalConnectionOptions } from '../lib/temporal-connection';
+import { temporalConnectionOptions } from '../temporal/connection';
 import { securityChecks } from './doctor-security';
 
 export type CheckStatus = 'ok' | 'warn' | 'fail';

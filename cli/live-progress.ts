@@ -3,10 +3,10 @@
 // to the run's history.
 import type { WorkflowExecutionDescription, WorkflowHandle } from '@temporalio/client';
 import { defaultPayloadConverter, type Payload } from '@temporalio/common';
-import type { RunProgress, StepProgress } from '../lib/pipeline-types';
+import type { RunProgress, StepProgress } from '../contracts';
 import { mergeLive, progressOfBeat } from '../lib/progress';
-import { TL_STEP } from '../lib/search-attributes';
-import { progressQuery } from '../workflows/definitions';
+import { TL_STEP } from '../contracts/search-attributes';
+import { progressQuery } from '../contracts/signals';
 
 /** The progress the pending activities' heartbeats carry, as the server holds them. */
 export function pendingProgress(description: WorkflowExecutionDescription): StepProgress[] {

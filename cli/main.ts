@@ -16,13 +16,13 @@ import {
   type ScheduleCreateFlags,
   type ScheduleView,
 } from './schedule';
-import { RUN_STATUSES } from '../lib/search-attributes';
+import { RUN_STATUSES } from '../contracts/search-attributes';
 import { predict } from './predict';
 import { connectTemporal } from './connect';
 import { cancelRun, listRuns, showRun } from './runs';
 import { fetchReport } from './report';
 import { formatModelDetail, formatModelList, listModels, promoteRun, rollbackModel, showModel, type ModelDetail } from './models';
-import { DEFAULT_PROMOTE_MARGIN } from '../lib/promotion';
+import { DEFAULT_PROMOTE_MARGIN } from '../lib/store/promotion';
 import type { WorkerBackend } from '../workers/worker';
 import { SCALINGS } from '../lib/models/backbone';
 import {

@@ -1,4 +1,4 @@
-// `tl models list | show | promote | rollback`: the model registry (lib/registry.ts).
+// `tl models list | show | promote | rollback`: the model registry (lib/store/registry.ts).
 import type { Config } from '../lib/config';
 import {
   RegistryError,
@@ -12,8 +12,8 @@ import {
   type ModelEntry,
   type RegistryEvent,
   type RegistryState,
-} from '../lib/registry';
-import type { ArtifactStore } from '../lib/store';
+} from '../lib/store/registry';
+import type { ArtifactStore } from '../lib/store/store';
 import { connectStore } from './connect';
 import { asUsageErrors, CliError, EXIT } from './errors';
 import { currentUser } from './run';

@@ -2,11 +2,11 @@
 import * as fs from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
 import type { Config } from '../lib/config';
-import type { PredictionMetadata } from '../lib/pipeline-types';
-import { artifactKey } from '../lib/store';
+import type { PredictionMetadata } from '../contracts';
+import { artifactKey } from '../lib/store/store';
 import { s3ModelIO } from '../lib/tf/s3-model-io';
 import { initBackend } from '../lib/tf/backend';
-import { imageToTensorBytes } from '../lib/images/decode';
+import { imageToTensorBytes } from '../lib/data/images/decode';
 import { preprocessImages } from '../lib/models/backbone';
 import { predictWithTta } from '../lib/models/tta';
 import { connectStore } from './connect';

@@ -2,8 +2,8 @@
 // its expected work that never goes back, the current step's numbers, and the time left.
 import { SingleBar, Presets } from 'cli-progress';
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
-import type { RunProgress } from '../lib/pipeline-types';
-import { formatDuration, progressLine, RemainingTime, runFraction } from '../lib/progress';
+import { type RunProgress, progressLine } from '../contracts';
+import { formatDuration, RemainingTime, runFraction } from '../lib/progress';
 import { ProgressFollower } from './live-progress';
 
 /** Turns successive progress reports into what the bar shows: monotonic, with an ETA. */

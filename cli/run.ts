@@ -5,26 +5,16 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { ServiceError, WorkflowExecutionAlreadyStartedError, WorkflowIdReusePolicy, type Client, type WorkflowHandle } from '@temporalio/client';
 import type { Config } from '../lib/config';
-import { artifactKey } from '../lib/store';
-import {
-  LAB_CNN_DEFAULTS,
-  TRANSFER_DEFAULTS,
-  type LabCnnOptions,
-  type LabCnnRunResult,
-  type PromotionDecision,
-  type PromotionOptions,
-  type TransferMethod,
-  type TransferOptions,
-} from '../lib/pipeline-types';
-import { DEFAULT_PROMOTE_MARGIN } from '../lib/promotion';
-import { sanitizeModelName, validModelName } from '../lib/registry';
-import type { TransferRunResult } from '../lib/transfer-types';
+import { artifactKey } from '../lib/store/store';
+import { LAB_CNN_DEFAULTS, TRANSFER_DEFAULTS, type LabCnnOptions, type LabCnnRunResult, type PromotionDecision, type PromotionOptions, type TransferMethod, type TransferOptions, type TransferRunResult } from '../contracts';
+import { DEFAULT_PROMOTE_MARGIN } from '../lib/store/promotion';
+import { sanitizeModelName, validModelName } from '../lib/store/registry';
 import { labLayerTable, formatLayerTable } from '../lib/models/lab-cnn';
 import { parseStages } from '../lib/models/fine-tune';
-import { isBackboneName } from '../lib/backbone-registry';
+import { isBackboneName } from '../lib/store/backbone-registry';
 import type { TrainLabCnnInput } from '../workflows/train-lab-cnn';
 import type { TransferLearningInput } from '../workflows/transfer-learning';
-import { startSearchAttributes, type RunLabels } from '../lib/search-attributes';
+import { startSearchAttributes, type RunLabels } from '../contracts/search-attributes';
 import { connectTemporal } from './connect';
 import { followProgress } from './progress';
 import { CliError, EXIT } from './errors';
@@ -97,7 +87,7 @@ export interface PipelineStart {
   pipeline: 'lab-cnn' | 'transfer';
   workflowType: 'trainLabCnn' | 'transferLearning';
   args: [TrainLabCnnInput] | [TransferLearningInput];
-  /** Search-attribute values (lib/search-attributes.ts). */
+  /** Search-attribute values (contracts/search-attributes.ts). */
   labels: RunLabels;
   /** The run's configuration in a few fields, shown by the Temporal UI and `tl runs show`. */
   memo: Record<string, unknown>;

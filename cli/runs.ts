@@ -1,9 +1,9 @@
 // `tl runs list | show | cancel`: look at runs through the Temporal client.
 import type { Client } from '@temporalio/client';
-import { artifactKey } from '../lib/store';
-import { runIdFor } from '../lib/pipeline-types';
-import { runsQuery, TL_BEST_ACCURACY, TL_PIPELINE, TL_SCHEDULE, TL_STEP, type RunFilters } from '../lib/search-attributes';
-import { progressLine, runFraction } from '../lib/progress';
+import { artifactKey } from '../lib/store/store';
+import { runIdFor, progressLine } from '../contracts';
+import { runsQuery, TL_BEST_ACCURACY, TL_PIPELINE, TL_SCHEDULE, TL_STEP, type RunFilters } from '../contracts/search-attributes';
+import { runFraction } from '../lib/progress';
 import { liveProgress } from './live-progress';
 import { CliError, EXIT } from './errors';
 

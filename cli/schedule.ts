@@ -4,7 +4,7 @@
 import type { Client, ScheduleDescription, ScheduleHandle, ScheduleOverlapPolicy, ScheduleSummary } from '@temporalio/client';
 import { msToNumber } from '@temporalio/common/lib/time';
 import type { Config } from '../lib/config';
-import { PIPELINE_WORKFLOW_TYPES, startSearchAttributes } from '../lib/search-attributes';
+import { PIPELINE_WORKFLOW_TYPES, startSearchAttributes } from '../contracts/search-attributes';
 import { CliError, EXIT } from './errors';
 import type { PipelineStart } from './run';
 

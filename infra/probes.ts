@@ -5,7 +5,7 @@ import * as https from 'node:https';
 import * as net from 'node:net';
 import { Connection } from '@temporalio/client';
 import { CreateBucketCommand, HeadBucketCommand, S3Client } from '@aws-sdk/client-s3';
-import type { TemporalConnectionOptions } from '../lib/temporal-connection';
+import type { TemporalConnectionOptions } from '../temporal/connection';
 
 export interface Probe {
   ok: boolean;

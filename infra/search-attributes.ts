@@ -1,10 +1,10 @@
-// Registers tl's search attributes (lib/search-attributes.ts) on the Temporal server. The dev
+// Registers tl's search attributes (contracts/search-attributes.ts) on the Temporal server. The dev
 // server keeps them in its SQLite file, so a server started before tl knew of one lacks it:
 // `tl stack up` calls this every time, and it only adds what is missing.
 import { Connection } from '@temporalio/client';
 import { encodeSearchAttributeIndexedValueType } from '@temporalio/common/lib/search-attributes';
-import { TL_SEARCH_ATTRIBUTES } from '../lib/search-attributes';
-import type { TemporalConnectionOptions } from '../lib/temporal-connection';
+import { TL_SEARCH_ATTRIBUTES } from '../contracts/search-attributes';
+import type { TemporalConnectionOptions } from '../temporal/connection';
 
 export interface SearchAttributeRegistration {
   added: string[];

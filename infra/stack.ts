@@ -20,7 +20,7 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { type Config, credentialsFile } from '../lib/config';
-import type { TemporalConnectionOptions } from '../lib/temporal-connection';
+import type { TemporalConnectionOptions } from '../temporal/connection';
 import { certificatePaths, ensureStackCertificates } from './tls';
 import { ensureInstalled, type GoTool, TOOLS } from './install';
 import { ensureSearchAttributes } from './search-attributes';

@@ -4,16 +4,9 @@
 //
 // Where the numbers come from: every activity heartbeat carries a StepProgress; the server keeps
 // only the latest, so a beat costs nothing in history. The workflow records state only at step
-// boundaries and, at most once per RECORD_EVERY_SECONDS, at an epoch boundary (one signal: four
+// boundaries and, at most once per RECORD_EVERY_SECONDS (contracts/steps.ts), at an epoch boundary (one signal: four
 // history events). Clients merge both (mergeLive).
-import type { LabCnnOptions, RunProgress, StepProgress, TransferOptions } from './pipeline-types';
-
-/**
- * Least seconds between two epoch records an activity sends its workflow. A record costs four
- * history events (a signal and a workflow task), so this keeps training at 48 events an hour
- * however long it runs, under Temporal's 10,240-event warning for more than eight days.
- */
-export const RECORD_EVERY_SECONDS = 300;
+import type { RunProgress, StepProgress } from '../contracts';
 
 /** What every tl activity heartbeat holds; activities add their own fields (a checkpoint). */
 export interface ProgressBeat {
@@ -75,26 +68,6 @@ export function runFraction(p: RunProgress): number | undefined {
   return clamp01((before + weights[index] * stepFraction(detail)) / total);
 }
 
-/** One line for a run: step, then what its detail says (the CLI's bar and the Web UI show it). */
-export function progressLine(p: RunProgress): string {
-  const d = p.detail?.step === p.step ? p.detail : undefined;
-  const parts = [p.step];
-  if (!d) return p.step;
-  if (d.message) parts.push(d.message);
-  if (d.activities) parts.push(`${d.activities.finished}/${d.activities.total}`);
-  if (d.epoch && d.epochs) {
-    parts.push(`epoch ${d.epoch}/${d.epochs}`);
-    if (d.batch && d.batches) parts.push(`batch ${d.batch}/${d.batches}`);
-    if (d.loss !== undefined) parts.push(`loss ${d.loss.toFixed(4)}`);
-    if (d.accuracy !== undefined) parts.push(`acc ${(d.accuracy * 100).toFixed(1)}%`);
-    if (d.valAccuracy !== undefined) parts.push(`val ${(d.valAccuracy * 100).toFixed(1)}%`);
-    if (d.imagesPerSecond) parts.push(`${Math.round(d.imagesPerSecond)} img/s`);
-  } else if (d.done !== undefined && d.total && !d.activities) {
-    parts.push(`${d.done}/${d.total}`);
-  }
-  return parts.join(' ');
-}
-
 /**
  * Seconds left at the recent pace: the fraction gained over the last `windowMs` (at least
  * `minSpanMs` of samples), extrapolated to 1. Undefined until that pace is known.
@@ -124,43 +97,6 @@ export function formatDuration(seconds: number): string {
   if (s < 60) return `${s}s`;
   if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
   return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
-}
-
-// Expected work, in training image passes (one image forward and backward); a forward pass alone
-// counts a third, ingesting an image a twentieth. Only the ratios between steps matter.
-const FORWARD = 1 / 3;
-const INGEST = 1 / 20;
-const FASHION_MNIST = { train: 60_000, test: 10_000 };
-
-/** Step weights of a lab-CNN run. */
-export function labCnnWork(o: LabCnnOptions, promote: boolean): Record<string, number> {
-  const images = o.limit ?? FASHION_MNIST.train;
-  const perEpoch = images * (1 - o.validationFraction) + images * o.validationFraction * FORWARD;
-  return {
-    ingest: (FASHION_MNIST.train + FASHION_MNIST.test) * INGEST,
-    train: perEpoch * o.epochs,
-    evaluate: FASHION_MNIST.test * FORWARD,
-    ...(promote ? { promote: 2 * FASHION_MNIST.test * FORWARD } : {}),
-  };
-}
-
-/** Fine-tuning epochs when no stages are given (lib/models/fine-tune.ts DEFAULT_STAGES: 5 + 5). */
-const DEFAULT_FINE_TUNE_EPOCHS = 10;
-
-/** Step weights of a transfer run, per image of the dataset (its size is not known up front). */
-export function transferWork(o: TransferOptions, promote: boolean): Record<string, number> {
-  const epochs = o.stages ? o.stages.reduce((sum, s) => sum + s.epochs, 0) : DEFAULT_FINE_TUNE_EPOCHS;
-  const methods = o.method === 'both' ? 2 : 1;
-  const heldOut = 0.2;
-  return {
-    backbone: 0.01,
-    ingest: 4 * INGEST,
-    extract: FORWARD,
-    features: o.method === 'finetune' ? 0 : 0.05,
-    finetune: o.method === 'features' ? 0 : epochs * (1 - o.validationFraction),
-    evaluate: methods * heldOut * FORWARD,
-    ...(promote ? { promote: 2 * heldOut * FORWARD } : {}),
-  };
 }
 
 function clamp01(x: number): number {

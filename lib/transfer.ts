@@ -1,7 +1,6 @@
 // Keys and metadata of the transfer-learning pipeline.
-import type { DatasetManifest } from './dataset';
-import type { BackboneInfo, PredictionMetadata, TransferOptions } from './pipeline-types';
-import { runKeys } from './pipeline-types';
+import type { DatasetManifest } from './data/dataset';
+import { type BackboneInfo, type PredictionMetadata, type TransferOptions, runKeys } from '../contracts';
 
 export const transferKeys = (runId: string) => ({
   ...runKeys(runId),

@@ -31,7 +31,7 @@ cp -L "$(node -p process.execPath)" "$APP/node"
 mkdir -p "$APP/bin" "$APP/dist"
 cp bin/tl "$APP/bin/tl"
 cp package.json package-lock.json "$APP/"
-for dir in lib activities workers workflows cli infra; do cp -r "dist/$dir" "$APP/dist/$dir"; done
+for dir in contracts temporal lib activities workers workflows cli infra; do cp -r "dist/$dir" "$APP/dist/$dir"; done
 
 echo "== production node_modules (npm ci --omit=dev)"
 (cd "$APP" && npm ci --omit=dev --ignore-scripts --no-audit --no-fund --loglevel=error)

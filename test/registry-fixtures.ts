@@ -1,5 +1,5 @@
 // A registry entry for tests: what a finished lab-CNN run would register.
-import type { ModelEntry } from '../lib/registry';
+import type { ModelEntry } from '../lib/store/registry';
 
 export const modelEntry = (runId: string): ModelEntry => ({
   runId,

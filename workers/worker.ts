@@ -3,10 +3,10 @@
 // in separate processes, workers/split.ts); GPU workers serve the GPU queue's activities.
 import { NativeConnection, Worker, Runtime, makeTelemetryFilterString } from '@temporalio/worker';
 import type { Config } from '../lib/config';
-import { ArtifactStore } from '../lib/store';
+import { ArtifactStore } from '../lib/store/store';
 import { backendSummary, describeBackend, initBackend, passedOver, type BackendCandidate, type BackendName } from '../lib/tf/backend';
 import { createActivities } from '../activities';
-import { connectWithDiagnosis, describeTemporalSecurity, temporalConnectionOptions } from '../lib/temporal-connection';
+import { connectWithDiagnosis, describeTemporalSecurity, temporalConnectionOptions } from '../temporal/connection';
 
 export type QueueKind = 'cpu' | 'gpu';
 /** What one worker serves: workflow tasks, activity tasks, or both. */

@@ -3,10 +3,9 @@
 // took, the TlStep / TlBestAccuracy search attributes, and the line the Web UI shows as the
 // run's current details, so lists, the UI and the CLI all see what the query sees.
 import { setCurrentDetails, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
-import type { RunProgress, StepProgress } from '../lib/pipeline-types';
-import { progressLine } from '../lib/progress';
-import { TL_BEST_ACCURACY, TL_STEP } from '../lib/search-attributes';
-import { progressQuery, recordProgressSignal } from './definitions';
+import { type RunProgress, type StepProgress, progressLine } from '../contracts';
+import { TL_BEST_ACCURACY, TL_STEP } from '../contracts/search-attributes';
+import { progressQuery, recordProgressSignal } from '../contracts/signals';
 
 /**
  * The progress the query returns. Its `step`, `detail` and `testAccuracy` are accessors: a step

@@ -4,11 +4,9 @@
 // fails its activity as non-retryable (activities/errors.ts), so retries only cover faults.
 import { proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import type { LabCnnOptions, LabCnnRunResult, PromotionOptions } from '../lib/pipeline-types';
-import { runIdFor } from '../lib/pipeline-types';
+import { type LabCnnOptions, type LabCnnRunResult, type PromotionOptions, runIdFor, LAB_CNN_STEPS, runSteps, labCnnWork } from '../contracts';
 import { FAULT_RETRY, TRAINING_RETRY } from './retry';
 import { trackSteps } from './steps';
-import { labCnnWork } from '../lib/progress';
 
 const { ingestFashionMnist, evaluateLabCnn, promoteModel } = proxyActivities<Activities>({
   startToCloseTimeout: '20 minutes',
@@ -36,7 +34,7 @@ export interface TrainLabCnnInput {
 export async function trainLabCnn(input: TrainLabCnnInput): Promise<LabCnnRunResult> {
   const runId = runIdFor(workflowInfo().workflowId);
   const { promotion } = input;
-  const steps = ['ingest', 'train', 'evaluate', ...(promotion ? ['promote'] : [])];
+  const steps = runSteps(LAB_CNN_STEPS, !!promotion);
   const { progress, timings, step } = trackSteps('lab-cnn', steps, labCnnWork(input.options, !!promotion));
 
   const ingest = await step('ingest', () => ingestFashionMnist({ source: input.options.source }));

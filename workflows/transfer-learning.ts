@@ -5,12 +5,9 @@
 //   → (when asked) compete for champion of a model name in the registry.
 import { proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import type { MethodResult, PromotionOptions, TransferOptions } from '../lib/pipeline-types';
-import { runIdFor } from '../lib/pipeline-types';
-import type { TransferRunResult } from '../lib/transfer-types';
+import { type MethodResult, type PromotionOptions, type TransferOptions, runIdFor, type TransferRunResult, TRANSFER_STEPS, runSteps, transferWork } from '../contracts';
 import { FAULT_RETRY, TRAINING_RETRY } from './retry';
 import { trackSteps } from './steps';
-import { transferWork } from '../lib/progress';
 
 const cpu = proxyActivities<Activities>({ startToCloseTimeout: '30 minutes', heartbeatTimeout: '2 minutes', retry: FAULT_RETRY });
 
@@ -38,7 +35,7 @@ export async function transferLearning(input: TransferLearningInput): Promise<Tr
   });
 
   const { promotion } = input;
-  const steps = ['backbone', 'ingest', 'extract', 'features', 'finetune', 'evaluate', ...(promotion ? ['promote'] : [])];
+  const steps = runSteps(TRANSFER_STEPS, !!promotion);
   const { progress, timings, step } = trackSteps('transfer', steps, transferWork(options, !!promotion));
 
   // Fanned-out steps record how many of their parallel activities have finished (no extra

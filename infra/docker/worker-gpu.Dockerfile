@@ -10,6 +10,8 @@ COPY package.json package-lock.json ./
 RUN npm ci
 COPY tsconfig.json ./
 COPY bin ./bin
+COPY contracts ./contracts
+COPY temporal ./temporal
 COPY lib ./lib
 COPY activities ./activities
 COPY workflows ./workflows

@@ -11,8 +11,8 @@
 //   otherwise loading fails and asks for the scaling.
 import * as tf from '@tensorflow/tfjs';
 import { fileURLToPath } from 'node:url';
-import { ArtifactStore } from '../store';
-import { yieldToEventLoop } from '../event-loop';
+import { ArtifactStore } from '../store/store';
+import { yieldToEventLoop } from '../tf/event-loop';
 import { predictBatch } from './inference';
 import { foldBatchNormForInference } from './fold-batch-norm';
 import { allLayers, isModel } from './layers';

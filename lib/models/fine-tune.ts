@@ -15,21 +15,8 @@ import { foldedWeights, type LogisticRegressionModel } from './logistic-regressi
 import { foldFrozenPrefix } from './fold-batch-norm';
 import { leafLayers, nestedModels } from './layers';
 import { LayerwiseAdam } from '../training/layerwise-adam';
+import type { Stage, Unfreeze } from '../../contracts';
 
-export type Unfreeze = 'head' | 'all' | { topLayers: number } | { blocks: string[] };
-
-export interface Stage {
-  name: string;
-  /**
-   * What trains besides the head: nothing, the whole body, the `topLayers` weight-bearing
-   * body layers nearest the output (conv, depthwise, BN, dense each count one; activations,
-   * pools and padding carry no weights and do not count), or the body layers whose names
-   * start with one of `blocks` (e.g. "conv_pw_13", "block_16_").
-   */
-  unfreeze: Unfreeze;
-  epochs: number;
-  learningRate: number;
-}
 
 /** Name of the head layer buildFineTuneModel adds. */
 export const HEAD_LAYER_NAME = 'tl_head';

@@ -1,7 +1,7 @@
 // Batched inference over a stored split: predictions, mean loss and accuracy.
 import * as tf from '@tensorflow/tfjs';
-import { gatherImages, oneHot, type SplitData } from '../dataset';
-import { yieldToEventLoop } from '../event-loop';
+import { gatherImages, oneHot, type SplitData } from '../data/dataset';
+import { yieldToEventLoop } from '../tf/event-loop';
 
 const EVAL_BATCH = 1000;
 

@@ -1,6 +1,6 @@
 // The course-lab CNN for 28×28×1 images, and its layer table computed with the lab's formulas.
 import * as tf from '@tensorflow/tfjs';
-import type { LayerRow } from '../report';
+import type { LayerRow } from '../report/lab-cnn';
 
 /** W_out = (W − F + 2P)/S + 1 for a convolution. */
 export function convOutputSize(w: number, f: number, s: number, p: number): number {

@@ -1,7 +1,7 @@
 // λ for the logistic-regression head by stratified k-fold cross-validation on train: each λ
 // is fitted on k−1 folds and scored on the one left out; the λ with the lowest mean log-loss
 // wins (ties: the stronger penalty), and each fold's score is kept for the report.
-import { selectRows, type FeatureSplit } from '../features';
+import { selectRows, type FeatureSplit } from '../data/features';
 import { complement, meanAndSpread, stratifiedFolds } from '../training/cross-validation';
 import { DEFAULT_L2_GRID, fitLogisticRegression } from './logistic-regression';
 

@@ -9,7 +9,7 @@
 // (the matmuls are the cost); the L-BFGS bookkeeping is float64 JS over the small
 // parameter vector. The bias is not penalised.
 import * as tf from '@tensorflow/tfjs';
-import { yieldToEventLoop } from '../event-loop';
+import { yieldToEventLoop } from '../tf/event-loop';
 
 export const DEFAULT_L2_GRID: readonly number[] = [1e-4, 1e-3, 1e-2, 1e-1, 1];
 

@@ -2,9 +2,9 @@
 // a transfer model carries its preprocessing in its metadata (as `tl predict` reads it), a lab
 // CNN takes pixels scaled to [0, 1] (as its evaluation feeds it).
 import * as tf from '@tensorflow/tfjs';
-import type { ArtifactStore } from '../store';
-import type { SplitData } from '../dataset';
-import type { PredictionMetadata } from '../pipeline-types';
+import type { ArtifactStore } from '../store/store';
+import type { SplitData } from '../data/dataset';
+import type { PredictionMetadata } from '../../contracts';
 import { classificationMetrics } from '../metrics';
 import { s3ModelIO } from '../tf/s3-model-io';
 import { preprocessImages } from './backbone';

@@ -1,7 +1,7 @@
 // The fine-tuning stages to run when none are given, chosen from how many images train.
 // Few images can only move a little of a pretrained network without overfitting: the head,
 // then the top blocks gently. More images can support deeper unfreezing for longer.
-import type { Stage } from './fine-tune';
+import type { Stage } from '../../contracts';
 
 export interface StagePlan {
   stages: Stage[];

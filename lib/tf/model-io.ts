@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { ArtifactStore } from '../store';
+import type { ArtifactStore } from '../store/store';
 
 export class ModelFormatError extends Error {
   constructor(model: string, problem: string) {

@@ -5,7 +5,7 @@
 // size checks, errors naming the model and file).
 import * as tf from '@tensorflow/tfjs';
 import * as path from 'node:path';
-import type { ArtifactStore } from '../store';
+import type { ArtifactStore } from '../store/store';
 import { ModelFormatError, confineWeightsPath, modelIOFromReader, s3ModelReader, type ModelJson } from './model-io';
 
 export { ModelFormatError };

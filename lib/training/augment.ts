@@ -1,7 +1,7 @@
 // Training-time augmentation for photos: random horizontal flips and random crops
 // (80–100% of each side, resized back), seeded so a resumed epoch sees the same batches.
 import * as tf from '@tensorflow/tfjs';
-import { seededRandom } from '../dataset';
+import { seededRandom } from '../data/dataset';
 
 export function augmentBatch(x: tf.Tensor4D, seed: number): tf.Tensor4D {
   const random = seededRandom(seed);

@@ -2,7 +2,7 @@
 // small held-back slice cannot make reliably (a few dozen images move accuracy in steps of
 // 2 %). Each class's examples are shuffled (seeded) and dealt round-robin into the folds,
 // so every fold has the class mix of the whole.
-import { seededPermutation } from '../dataset';
+import { seededPermutation } from '../data/dataset';
 
 /** Folds below this many training images: more than this, one held-back slice is enough. */
 export const CROSS_VALIDATION_BELOW = 1000;

@@ -6,9 +6,9 @@
 // CPU cannot record the next step while the GPU computes this one. Losses stay on the
 // device and are read together every `readEvery` batches.
 import * as tf from '@tensorflow/tfjs';
-import type { EpochRecord } from '../report';
-import { seededPermutation } from '../dataset';
-import { yieldToEventLoop } from '../event-loop';
+import type { EpochRecord } from '../../contracts';
+import { seededPermutation } from '../data/dataset';
+import { yieldToEventLoop } from '../tf/event-loop';
 
 export interface BatchProgress {
   epoch: number;

@@ -2,7 +2,7 @@
 // batch-norm moving statistics). Names are not used: tfjs renames variables when the same
 // architecture is built twice in one process, but their order never changes.
 import * as tf from '@tensorflow/tfjs';
-import type { ArtifactStore } from '../store';
+import type { ArtifactStore } from '../store/store';
 
 interface WeightsIndex {
   format: 'tl.weights/v1';

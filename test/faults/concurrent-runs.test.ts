@@ -11,9 +11,9 @@ import { startWorker, temporalClient, testStore, type WorkerProcess } from '../i
 import { tempDir } from '../temp-dirs';
 import { configOf, faultEnv, verifyAll } from './fault-stack';
 import { labOptions, startLab } from './runs';
-import { FASHION_MNIST_FILES } from '../../lib/fashion-mnist';
-import type { RunReport } from '../../lib/report';
-import { runKeys } from '../../lib/pipeline-types';
+import { FASHION_MNIST_FILES } from '../../lib/data/fashion-mnist';
+import type { RunReport } from '../../lib/report/lab-cnn';
+import { runKeys } from '../../contracts';
 
 const env = faultEnv();
 const config = configOf(env);

@@ -2,12 +2,11 @@
 // clear line, the first run completes, and the run's prefix holds one set of artifacts.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Client } from '@temporalio/client';
-import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
+import { type Client, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import { runTl, startWorker, temporalClient, testStore, type WorkerProcess } from '../integration/harness';
 import { configOf, faultEnv } from './fault-stack';
 import { labOptions, startLab } from './runs';
-import { runKeys } from '../../lib/pipeline-types';
+import { runKeys } from '../../contracts';
 
 const env = faultEnv();
 const config = configOf(env);

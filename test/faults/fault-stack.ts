@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { ENV_VARS, loadConfig, type Config } from '../../lib/config';
-import type { ArtifactStore } from '../../lib/store';
+import type { ArtifactStore } from '../../lib/store/store';
 import { stackStatus, stackUp, stopService } from '../../infra/stack';
 import { testEnv } from '../integration/harness';
 

@@ -10,7 +10,7 @@ import { startWorker, temporalClient, type WorkerProcess } from '../integration/
 import { tempDir } from '../temp-dirs';
 import { configOf, faultEnv } from './fault-stack';
 import { labOptions, startLab } from './runs';
-import { FASHION_MNIST_FILES } from '../../lib/fashion-mnist';
+import { FASHION_MNIST_FILES } from '../../lib/data/fashion-mnist';
 
 const env = faultEnv();
 const config = configOf(env);

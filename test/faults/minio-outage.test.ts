@@ -6,7 +6,7 @@ import type { Client } from '@temporalio/client';
 import { startWorker, temporalClient, testStore, type WorkerProcess } from '../integration/harness';
 import { configOf, faultEnv, sleep, startServers, stopServer, verifyAll } from './fault-stack';
 import { activityAttempts, labOptions, startLab, waitForTraining } from './runs';
-import { runKeys } from '../../lib/pipeline-types';
+import { runKeys } from '../../contracts';
 
 const env = faultEnv();
 const config = configOf(env);

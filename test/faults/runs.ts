@@ -1,7 +1,7 @@
 // Small helpers for the fault tests that start lab-CNN runs on the suite's stack.
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import type { Config } from '../../lib/config';
-import { LAB_CNN_DEFAULTS, type LabCnnOptions } from '../../lib/pipeline-types';
+import { LAB_CNN_DEFAULTS, type LabCnnOptions } from '../../contracts';
 import type { trainLabCnn } from '../../workflows';
 export { waitForTraining } from '../integration/harness';
 

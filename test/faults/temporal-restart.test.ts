@@ -7,7 +7,7 @@ import type { Client } from '@temporalio/client';
 import { TL_BIN, startWorker, temporalClient, type WorkerProcess } from '../integration/harness';
 import { configOf, faultEnv, sleep, startServers, stopServer } from './fault-stack';
 import { waitForTraining } from './runs';
-import type { LabCnnRunResult } from '../../lib/pipeline-types';
+import type { LabCnnRunResult } from '../../contracts';
 
 const env = faultEnv();
 const config = configOf(env);

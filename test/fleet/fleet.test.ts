@@ -13,8 +13,8 @@ import { REPO_ROOT, runTl, serverHeartbeat, temporalClient, testConfig, testEnv,
 import { cutLink, fleetHosts, startWorkerOn, type HostWorker } from './hosts';
 import { issueForeignClientCertificate } from '../../infra/tls';
 import { transferKeys } from '../../lib/transfer';
-import type { TransferReport, TransferRunResult } from '../../lib/transfer-types';
-import { TRANSFER_DEFAULTS } from '../../lib/pipeline-types';
+import { type TransferRunResult, TRANSFER_DEFAULTS } from '../../contracts';
+import type { TransferReport } from '../../lib/report/transfer-types';
 import type { transferLearning } from '../../workflows';
 import type { FineTuneHeartbeat } from '../../activities/fine-tune';
 

@@ -9,9 +9,10 @@ import { randomBytes } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import { REPO_ROOT, runTl, startWorker, temporalClient, testConfig, testEnv, testStore, type WorkerProcess } from './harness';
 import { tempDir } from '../temp-dirs';
-import { backboneKeys } from '../../lib/backbone-registry';
+import { backboneKeys } from '../../lib/store/backbone-registry';
 import { transferKeys } from '../../lib/transfer';
-import type { TransferReport, TransferRunResult } from '../../lib/transfer-types';
+import type { TransferRunResult } from '../../contracts';
+import type { TransferReport } from '../../lib/report/transfer-types';
 import type { TransferLearningInput } from '../../workflows/transfer-learning';
 import type { BackboneView } from '../../cli/backbones';
 

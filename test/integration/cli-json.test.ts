@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { runTl, startWorker, testEnv, TL_BIN, waitFor, type WorkerProcess } from './harness';
 import { tempDir } from '../temp-dirs';
-import type { RunReport } from '../../lib/report';
+import type { RunReport } from '../../lib/report/lab-cnn';
 import { assertWellFormed } from '../unit/markup-check';
 
 const env = testEnv();

@@ -6,9 +6,9 @@ import * as path from 'node:path';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { defaultPayloadConverter, type Payload } from '@temporalio/common';
 import { loadConfig, type Config } from '../../lib/config';
-import { ArtifactStore } from '../../lib/store';
-import { temporalConnectionOptions } from '../../lib/temporal-connection';
-import type { RunProgress } from '../../lib/pipeline-types';
+import { ArtifactStore } from '../../lib/store/store';
+import { temporalConnectionOptions } from '../../temporal/connection';
+import type { RunProgress } from '../../contracts';
 import { ProgressFollower } from '../../cli/live-progress';
 
 export const REPO_ROOT = path.resolve(__dirname, '../../..');

@@ -19,9 +19,9 @@ import {
   type ImageIngestOptions,
   type IngestEnv,
 } from '../../activities/ingest-images';
-import { loadManifest, loadSplit } from '../../lib/dataset';
-import { imageToTensorBytes } from '../../lib/images/decode';
-import { materializeImageSource, ImageSourceError } from '../../lib/images/source';
+import { loadManifest, loadSplit } from '../../lib/data/dataset';
+import { imageToTensorBytes } from '../../lib/data/images/decode';
+import { materializeImageSource, ImageSourceError } from '../../lib/data/images/source';
 import { tempDir } from '../temp-dirs';
 
 const HYMENOPTERA = path.resolve(REPO_ROOT, '../shared/data/datasets/hymenoptera_data');

@@ -7,10 +7,10 @@ import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 import type { Client } from '@temporalio/client';
 import { runTl, startWorker, temporalClient, testConfig, testEnv, testStore, type WorkerProcess } from './harness';
-import { runKeys } from '../../lib/pipeline-types';
-import type { RunReport } from '../../lib/report';
-import type { ArtifactStore } from '../../lib/store';
-import { FASHION_MNIST_FILES } from '../../lib/fashion-mnist';
+import { runKeys } from '../../contracts';
+import type { RunReport } from '../../lib/report/lab-cnn';
+import type { ArtifactStore } from '../../lib/store/store';
+import { FASHION_MNIST_FILES } from '../../lib/data/fashion-mnist';
 
 const env = testEnv();
 const config = testConfig(env);

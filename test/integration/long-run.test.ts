@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Client } from '@temporalio/client';
 import { TL_BIN, startWorker, temporalClient, testConfig, testEnv, runTl, waitFor, type WorkerProcess } from './harness';
-import { historyStats } from '../../lib/history-stats';
+import { historyStats } from '../../temporal/history-stats';
 
 const env = testEnv();
 const config = testConfig(env);

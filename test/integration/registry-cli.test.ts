@@ -4,8 +4,8 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import * as os from 'node:os';
 import { runTl, startWorker, testConfig, testEnv, testStore, type WorkerProcess } from './harness';
-import type { LabCnnRunResult } from '../../lib/pipeline-types';
-import { registryKeys, readChampionPointer } from '../../lib/registry';
+import type { LabCnnRunResult } from '../../contracts';
+import { registryKeys, readChampionPointer } from '../../lib/store/registry';
 import type { ModelDetail, ModelSummary } from '../../cli/models';
 
 const env = testEnv();

@@ -3,8 +3,8 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { testConfig, testEnv, testStore } from './harness';
-import { PreconditionFailedError } from '../../lib/store';
-import { commitEvent, readChampionPointer, readRegistry, registryKeys } from '../../lib/registry';
+import { PreconditionFailedError } from '../../lib/store/store';
+import { commitEvent, readChampionPointer, readRegistry, registryKeys } from '../../lib/store/registry';
 import { modelEntry as entry } from '../registry-fixtures';
 
 const store = testStore(testConfig(testEnv()));

@@ -7,9 +7,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { REPO_ROOT, runTl, startWorker, testConfig, testEnv, testStore, type WorkerProcess } from './harness';
-import type { LabCnnRunResult } from '../../lib/pipeline-types';
-import type { TransferRunResult } from '../../lib/transfer-types';
-import { registryKeys } from '../../lib/registry';
+import type { LabCnnRunResult, TransferRunResult } from '../../contracts';
+import { registryKeys } from '../../lib/store/registry';
 import type { ModelDetail } from '../../cli/models';
 
 const DATA = path.resolve(REPO_ROOT, '../shared/data/datasets/hymenoptera_data');

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import type { Client } from '@temporalio/client';
 import type { TypedSearchAttributes } from '@temporalio/common';
 import { runTl, startWorker, temporalClient, testConfig, testEnv, waitFor, type WorkerProcess } from './harness';
-import { TL_PIPELINE, TL_SCHEDULE, TL_STEP } from '../../lib/search-attributes';
+import { TL_PIPELINE, TL_SCHEDULE, TL_STEP } from '../../contracts/search-attributes';
 import type { ScheduleView } from '../../cli/schedule';
 import type { TrainLabCnnInput } from '../../workflows/train-lab-cnn';
 

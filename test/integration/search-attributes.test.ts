@@ -4,7 +4,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Client } from '@temporalio/client';
 import { runTl, startWorker, temporalClient, testConfig, testEnv, type WorkerProcess } from './harness';
-import { TL_BEST_ACCURACY, TL_DATASET, TL_SCHEDULE, TL_SEARCH_ATTRIBUTES } from '../../lib/search-attributes';
+import { TL_BEST_ACCURACY, TL_DATASET, TL_SCHEDULE, TL_SEARCH_ATTRIBUTES } from '../../contracts/search-attributes';
 import type { RunSummary } from '../../cli/runs';
 
 const env = testEnv();

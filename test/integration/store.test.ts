@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import * as tf from '@tensorflow/tfjs';
 import { testConfig, testEnv, testStore } from './harness';
-import { IntegrityError, NotFoundError, sha256Hex } from '../../lib/store';
+import { IntegrityError, NotFoundError, sha256Hex } from '../../lib/store/store';
 import { s3ModelIO } from '../../lib/tf/s3-model-io';
 import { buildLabCnn } from '../../lib/models/lab-cnn';
 

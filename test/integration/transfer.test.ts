@@ -8,8 +8,8 @@ import * as path from 'node:path';
 import type { Client } from '@temporalio/client';
 import { REPO_ROOT, runTl, serverHeartbeat, startWorker, temporalClient, testConfig, testEnv, testStore, waitFor, waitForTraining, type WorkerProcess } from './harness';
 import { transferKeys } from '../../lib/transfer';
-import type { TransferReport, TransferRunResult } from '../../lib/transfer-types';
-import { TRANSFER_DEFAULTS } from '../../lib/pipeline-types';
+import { type TransferRunResult, TRANSFER_DEFAULTS } from '../../contracts';
+import type { TransferReport } from '../../lib/report/transfer-types';
 import type { transferLearning } from '../../workflows';
 import type { FineTuneHeartbeat } from '../../activities/fine-tune';
 

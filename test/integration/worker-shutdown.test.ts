@@ -6,7 +6,7 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Client } from '@temporalio/client';
 import { startWorker, temporalClient, testConfig, testEnv, waitFor, waitForTraining, type WorkerProcess } from './harness';
-import { LAB_CNN_DEFAULTS, type LabCnnRunResult } from '../../lib/pipeline-types';
+import { LAB_CNN_DEFAULTS, type LabCnnRunResult } from '../../contracts';
 import type { trainLabCnn } from '../../workflows';
 
 const BOUND_S = 30;

@@ -4,8 +4,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { loadConfig, credentialsFile, ConfigError, SECRET_VARS } from '../../lib/config';
-import { temporalConnectionOptions } from '../../lib/temporal-connection';
-import { encryptionParams } from '../../lib/s3-client';
+import { temporalConnectionOptions } from '../../temporal/connection';
+import { encryptionParams } from '../../lib/store/s3-client';
 
 const emptyState = () => fs.mkdtempSync(path.join(os.tmpdir(), 'tl-config-'));
 

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { gatherBatch, seededPermutation, trainValidationSplit, sourceFingerprint } from '../../lib/dataset';
-import { artifactKey } from '../../lib/store';
+import { gatherBatch, seededPermutation, trainValidationSplit, sourceFingerprint } from '../../lib/data/dataset';
+import { artifactKey } from '../../lib/store/store';
 
 test('seeded permutations are reproducible and complete', () => {
   const a = seededPermutation(1000, 5);

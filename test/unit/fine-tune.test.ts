@@ -5,16 +5,8 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import {
-  DEFAULT_STAGES,
-  HEAD_LAYER_NAME,
-  applyStage,
-  buildFineTuneModel,
-  isBatchNormInInferenceMode,
-  parseStages,
-  trainableLayerNames,
-  type Stage,
-} from '../../lib/models/fine-tune';
+import { DEFAULT_STAGES, HEAD_LAYER_NAME, applyStage, buildFineTuneModel, isBatchNormInInferenceMode, parseStages, trainableLayerNames } from '../../lib/models/fine-tune';
+import type { Stage } from '../../contracts';
 import { fitLogisticRegression, toLayersModel } from '../../lib/models/logistic-regression';
 import { loadBackbone } from '../../lib/models/backbone';
 

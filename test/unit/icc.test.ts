@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import sharp from 'sharp';
-import { iccDescription, isSrgbProfile } from '../../lib/images/icc';
-import { imageToTensorBytes } from '../../lib/images/decode';
+import { iccDescription, isSrgbProfile } from '../../lib/data/images/icc';
+import { imageToTensorBytes } from '../../lib/data/images/decode';
 
 /** A smooth gradient (little JPEG noise), written with the given output profile. */
 async function jpegWithProfile(profile?: 'srgb' | 'p3'): Promise<Buffer> {

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as zlib from 'node:zlib';
-import { encodeIdx, gunzipIdx, parseIdx, parseImageLabelPair, IdxFormatError } from '../../lib/idx';
+import { encodeIdx, gunzipIdx, parseIdx, parseImageLabelPair, IdxFormatError } from '../../lib/data/idx';
 
 const images = (n: number, h = 28, w = 28) => encodeIdx([n, h, w], Uint8Array.from({ length: n * h * w }, (_, i) => i % 256));
 const labels = (values: number[]) => encodeIdx([values.length], Uint8Array.from(values));

@@ -6,8 +6,8 @@ import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 import { randomBytes } from 'node:crypto';
 import sharp from 'sharp';
-import { imageToTensorBytes, ImageRejectedError, type DecodeOptions } from '../../lib/images/decode';
-import { scanImageFolder, ImageFolderError } from '../../lib/images/scan';
+import { imageToTensorBytes, ImageRejectedError, type DecodeOptions } from '../../lib/data/images/decode';
+import { scanImageFolder, ImageFolderError } from '../../lib/data/images/scan';
 import { tempDir } from '../temp-dirs';
 
 type RGB = [number, number, number];

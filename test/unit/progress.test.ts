@@ -2,8 +2,8 @@
 // failure, with an estimate of the time left; and the live merge of heartbeats into recorded state.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { epochFraction, formatDuration, labCnnWork, mergeLive, progressLine, RemainingTime, runFraction, stepFraction } from '../../lib/progress';
-import { LAB_CNN_DEFAULTS, type RunProgress, type StepProgress } from '../../lib/pipeline-types';
+import { epochFraction, formatDuration, mergeLive, RemainingTime, runFraction, stepFraction } from '../../lib/progress';
+import { labCnnWork, progressLine, LAB_CNN_DEFAULTS, type RunProgress, type StepProgress } from '../../contracts';
 import { ProgressView } from '../../cli/progress';
 
 const steps = ['ingest', 'train', 'evaluate'];

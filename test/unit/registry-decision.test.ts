@@ -1,7 +1,7 @@
-// The promotion rule (lib/promotion.ts): margins, the macro-F1 tie-break, no champion, not comparable.
+// The promotion rule (lib/store/promotion.ts): margins, the macro-F1 tie-break, no champion, not comparable.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { DEFAULT_PROMOTE_MARGIN, decidePromotion } from '../../lib/promotion';
+import { DEFAULT_PROMOTE_MARGIN, decidePromotion } from '../../lib/store/promotion';
 
 const challenger = (accuracy: number, macroF1 = 0.5) => ({ runId: 'new', accuracy, macroF1 });
 const champion = (accuracy: number, macroF1 = 0.5) => ({ runId: 'old', accuracy, macroF1 });

@@ -1,7 +1,7 @@
 // Registry bookkeeping without S3: replaying events, model names, the transfer default name.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { registryKeys, replay, sanitizeModelName, validModelName, type RegistryEvent } from '../../lib/registry';
+import { registryKeys, replay, sanitizeModelName, validModelName, type RegistryEvent } from '../../lib/store/registry';
 import { transferModelName } from '../../cli/run';
 import { modelEntry as entry } from '../registry-fixtures';
 

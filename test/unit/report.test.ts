@@ -1,9 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { classificationMetrics } from '../../lib/metrics';
-import { confusionMatrixSvg, learningCurvesSvg, renderHtml, renderMarkdown, type EpochRecord, type RunReport } from '../../lib/report';
-import { classMetricBarsSvg, stepTimingsSvg } from '../../lib/charts';
-import { joinStepTimings } from '../../lib/report-run-details';
+import { confusionMatrixSvg, learningCurvesSvg, renderHtml, renderMarkdown, type RunReport } from '../../lib/report/lab-cnn';
+import type { EpochRecord } from '../../contracts';
+import { classMetricBarsSvg, stepTimingsSvg } from '../../lib/report/charts';
+import { joinStepTimings } from '../../lib/report/run-details';
 import { assertWellFormed } from './markup-check';
 
 function history(epochs: number): EpochRecord[] {

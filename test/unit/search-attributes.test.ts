@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parse } from 'yaml';
-import { runsQuery, startSearchAttributes, TL_SCHEDULE, TL_SEARCH_ATTRIBUTES } from '../../lib/search-attributes';
+import { runsQuery, startSearchAttributes, TL_SCHEDULE, TL_SEARCH_ATTRIBUTES } from '../../contracts/search-attributes';
 import { formatDuration, parseDuration, validScheduleName } from '../../cli/schedule';
 
 test('runsQuery: pipeline workflows only, every filter ANDed', () => {

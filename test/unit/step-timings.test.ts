@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { joinStepTimings, stepTimingsTable } from '../../lib/report-run-details';
+import { joinStepTimings, stepTimingsTable } from '../../lib/report/run-details';
 
 test("the step table names each step's backend when the activities recorded one", () => {
   const steps = joinStepTimings(

@@ -1,8 +1,7 @@
 // Where extracted features live, and how they are read back.
 import * as path from 'node:path';
-import type { ArtifactStore } from './store';
-import { artifactKey } from './store';
-import type { BackboneInfo, FeatureShard } from './pipeline-types';
+import { type ArtifactStore, artifactKey } from '../store/store';
+import type { BackboneInfo, FeatureShard } from '../../contracts';
 
 /** The cache identity: dataset hash, backbone hash, cut layer and preprocessing. */
 export function featurePrefix(manifestKey: string, backbone: BackboneInfo): string {

@@ -1,7 +1,7 @@
 // What every run report ends with: which steps reused cached artifacts (and under which key),
 // how long each step took, and where it ran.
-import { duration, int, isNum } from './report-format';
-import type { Table } from './report-table';
+import { duration, int, isNum } from './format';
+import type { Table } from './table';
 import type { StepTiming } from './charts';
 
 export type { StepTiming } from './charts';

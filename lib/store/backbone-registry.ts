@@ -7,8 +7,8 @@
 //   backbones/models/<sha256>/model.json  the model's files, as loaded (weights keep their names)
 import { z } from 'zod';
 import { ArtifactStore, NotFoundError, PreconditionFailedError } from './store';
-import { SCALINGS, loadBackboneFrom, readerForSource, type Scaling } from './models/backbone';
-import { confineWeightsPath, readModelArtifacts, type ModelJson, type ModelReader } from './tf/model-io';
+import { SCALINGS, loadBackboneFrom, readerForSource, type Scaling } from '../models/backbone';
+import { confineWeightsPath, readModelArtifacts, type ModelJson, type ModelReader } from '../tf/model-io';
 
 export class BackboneRegistryError extends Error {
   constructor(message: string) {

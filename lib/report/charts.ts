@@ -1,6 +1,6 @@
 // Horizontal bar charts as standalone SVG strings: precision, recall and F1 per class, and seconds
 // per pipeline step. Pure functions of their data; no fonts, scripts or URLs are referenced.
-import { FONT, SVG_NS, escapeHtml as esc, fixed, isNum } from './report-format';
+import { FONT, SVG_NS, escapeHtml as esc, fixed, isNum } from './format';
 
 /** Round numbers for SVG coordinates, keeping output short. */
 const r = (x: number): string => String(Math.round(x * 10) / 10);

@@ -1,24 +1,15 @@
 // Run reports: one JSON object rendered as a self-contained HTML page (inline CSS and SVG, nothing
 // fetched, so it opens offline or straight from S3) and as Markdown.
-import type { ClassificationMetrics } from './metrics';
-import { FONT, SVG_NS, duration, escapeHtml, fixed, int, isNum, mdEsc, pct } from './report-format';
-import { htmlTable, kvTable, mdTable, type Table } from './report-table';
+import type { ClassificationMetrics } from '../metrics';
+import type { EpochRecord } from '../../contracts';
+import { FONT, SVG_NS, duration, escapeHtml, fixed, int, isNum, mdEsc, pct } from './format';
+import { htmlTable, kvTable, mdTable, type Table } from './table';
 import { classMetricBarsSvg, stepTimingsSvg } from './charts';
-import { GALLERY_CSS, misclassifiedGridHtml, misclassifiedTable, type MisclassifiedImage } from './report-gallery';
-import { cacheTable, stepTimingsTable, type CacheDecision, type StepTiming } from './report-run-details';
+import { GALLERY_CSS, misclassifiedGridHtml, misclassifiedTable, type MisclassifiedImage } from './gallery';
+import { cacheTable, stepTimingsTable, type CacheDecision, type StepTiming } from './run-details';
 
-export { FONT, SVG_NS, duration, escapeHtml, fixed, int, isNum, mdEsc, pct, value } from './report-format';
-export { htmlTable, kvTable, mdTable, type Table } from './report-table';
-
-export interface EpochRecord {
-  epoch: number;
-  loss: number;
-  accuracy: number;
-  valLoss: number;
-  valAccuracy: number;
-  seconds: number;
-  imagesPerSecond: number;
-}
+export { FONT, SVG_NS, duration, escapeHtml, fixed, int, isNum, mdEsc, pct, value } from './format';
+export { htmlTable, kvTable, mdTable, type Table } from './table';
 
 export interface LayerRow {
   layer: string;

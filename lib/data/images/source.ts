@@ -8,7 +8,7 @@ import type { Readable } from 'node:stream';
 import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import * as tar from 'tar';
 import * as yauzl from 'yauzl';
-import type { ArtifactStore } from '../store';
+import type { ArtifactStore } from '../../store/store';
 import { isHidden, mapLimit } from './scan';
 
 export class ImageSourceError extends Error {

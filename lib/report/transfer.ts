@@ -1,8 +1,8 @@
 // The transfer-learning report: both methods side by side and the one chosen, rendered as a
 // self-contained HTML page (inline CSS and SVG, thumbnails only as data: URLs, no scripts) and as
 // Markdown. The building blocks (tables, confusion matrix, learning curves) come from ./report.
-import type { ClassificationMetrics } from './metrics';
-import type { StageSpec } from './pipeline-types';
+import type { ClassificationMetrics } from '../metrics';
+import type { StageSpec, StageRecord } from '../../contracts';
 import {
   FONT,
   REPORT_CSS,
@@ -28,10 +28,10 @@ import {
   value,
   wallOnly,
   type Table,
-} from './report';
+} from './lab-cnn';
 import { classMetricBarsSvg } from './charts';
-import { misclassifiedGridHtml, misclassifiedTable as galleryTable, type MisclassifiedImage } from './report-gallery';
-import type { MethodReport, StageRecord, TransferReport } from './transfer-types';
+import { misclassifiedGridHtml, misclassifiedTable as galleryTable, type MisclassifiedImage } from './gallery';
+import type { MethodReport, TransferReport } from './transfer-types';
 
 const METHOD_COLORS = ['#1f6fb4', '#e8710a', '#2e9e44', '#8e5cc4', '#c2417a', '#6b7785'];
 const METHOD_NAMES: Record<string, string> = {

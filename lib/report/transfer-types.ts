@@ -1,19 +1,7 @@
-// What the transfer-learning pipeline reports: both methods side by side, and the choice.
-import type { ClassificationMetrics } from './metrics';
-import type { EpochRecord } from './report';
-import type { BackboneInfo, PromotionDecision, StageSpec } from './pipeline-types';
-import type { CacheDecision, StepTiming } from './report-run-details';
-
-export interface StageRecord {
-  stage: StageSpec;
-  history: EpochRecord[];
-  trainableLayers: number;
-  stoppedEarly: boolean;
-  /** Held-back scores of the weights the stage started from (its epoch 0). */
-  start?: { valLoss: number; valAccuracy: number };
-  /** The epoch whose weights the stage kept: 0 when no epoch beat its start. */
-  keptEpoch?: number;
-}
+// The transfer-learning report document (report.json): both methods side by side, and the choice.
+import type { ClassificationMetrics } from '../metrics';
+import type { BackboneInfo, StageRecord } from '../../contracts';
+import type { CacheDecision, StepTiming } from './run-details';
 
 export interface MethodReport {
   method: 'features' | 'finetune';
@@ -63,15 +51,4 @@ export interface TransferReport {
   timings: Record<string, number>;
   /** Seconds per step measured on the workers, next to the workflow's wall time. */
   steps?: StepTiming[];
-}
-
-export interface TransferRunResult {
-  runId: string;
-  chosenMethod: 'features' | 'finetune';
-  heldOutAccuracy: number;
-  methods: { method: string; heldOutAccuracy: number; selectionAccuracy: number; heldOutAccuracyTta?: number }[];
-  modelKey: string;
-  reportKeys: { json: string; html: string; markdown: string };
-  /** Set when the run was asked to compete for champion (lib/promotion.ts). */
-  promotion?: PromotionDecision;
 }

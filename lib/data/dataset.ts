@@ -1,8 +1,7 @@
 // The stored dataset format: uint8 image shards + label shards + a manifest that names them.
 // The manifest is stored under its own SHA-256, which is the dataset's identity.
-import type { ArtifactStore, StoredObject } from './store';
-import { sha256Hex } from './store';
-import { mapLimit } from './map-limit';
+import { type ArtifactStore, type StoredObject, sha256Hex } from '../store/store';
+import { mapLimit } from '../map-limit';
 
 /** Shards a split's reader keeps in flight: enough to hide S3 latency, few enough to bound memory. */
 const SHARD_READS_IN_FLIGHT = 4;

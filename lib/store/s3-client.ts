@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as https from 'node:https';
 import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import { defaultProvider } from '@aws-sdk/credential-provider-node';
-import { ConfigError, credentialsFile, type Config } from './config';
+import { ConfigError, credentialsFile, type Config } from '../config';
 
 export type S3Settings = Config['s3'];
 

@@ -19,7 +19,7 @@ import {
   CreateBucketCommand,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import type { Config } from './config';
+import type { Config } from '../config';
 import { createS3Client, encryptionParams } from './s3-client';
 
 export class IntegrityError extends Error {

@@ -1,7 +1,7 @@
 // The grid of misclassified images: a thumbnail per image (an inline data: URL made by the
 // activity, never a link), its true and its predicted class.
-import { escapeHtml as esc, pct } from './report-format';
-import type { Table } from './report-table';
+import { escapeHtml as esc, pct } from './format';
+import type { Table } from './table';
 
 export interface MisclassifiedImage {
   /** What identifies the image to a person: its source path, or "test #123". */

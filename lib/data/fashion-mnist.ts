@@ -1,8 +1,7 @@
 // Fashion-MNIST: where its four IDX files come from and how they are checked.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { ArtifactStore } from './store';
-import { sha256Hex } from './store';
+import { type ArtifactStore, sha256Hex } from '../store/store';
 
 export const FASHION_MNIST_CLASSES = [
   'T-shirt/top',

@@ -10,10 +10,9 @@
 // (it carries the seq it reflects), and a reader that needs the truth replays the events.
 import { randomBytes } from 'node:crypto';
 import { ArtifactStore, InvalidKeyError, NotFoundError, PreconditionFailedError, artifactKey } from './store';
-import type { RunReport } from './report';
-import type { TransferReport } from './transfer-types';
-import type { PromotionDecision } from './pipeline-types';
-import { runKeys } from './pipeline-types';
+import type { RunReport } from '../report/lab-cnn';
+import type { TransferReport } from '../report/transfer-types';
+import { type PromotionDecision, runKeys } from '../../contracts';
 
 /** A model version the registry can point at: a run's chosen model and how it scored. */
 export interface ModelEntry {

@@ -1,5 +1,5 @@
 // Tables shared by the report pages: one description, rendered as HTML or as Markdown.
-import { escapeHtml as esc, mdEsc, value } from './report-format';
+import { escapeHtml as esc, mdEsc, value } from './format';
 
 export interface Table {
   head: string[];

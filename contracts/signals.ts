@@ -1,6 +1,6 @@
 // Signals and queries shared by workflows, activities and the CLI.
 import { defineQuery, defineSignal } from '@temporalio/workflow';
-import type { RunProgress, StepProgress } from '../lib/pipeline-types';
+import type { RunProgress, StepProgress } from './progress';
 
 /** The workflow's recorded progress; clients merge in live heartbeats (lib/progress.ts). */
 export const progressQuery = defineQuery<RunProgress>('progress');

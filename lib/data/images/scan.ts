@@ -4,8 +4,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { seededPermutation } from '../dataset';
-import { sha256File, sha256Hex } from '../store';
-import { mapLimit } from '../map-limit';
+import { sha256File, sha256Hex } from '../../store/store';
+import { mapLimit } from '../../map-limit';
 
 export { mapLimit };
 
