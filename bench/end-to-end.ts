@@ -23,7 +23,7 @@ import path = require('node:path');
 import { loadConfig } from '../lib/config';
 import { ArtifactStore } from '../lib/store/store';
 import type { LabCnnRunResult, TransferRunResult } from '../contracts';
-import type { TransferReport } from '../lib/report/transfer-types';
+import type { TransferReport } from '../lib/report/transfer';
 import type { StepTiming } from '../lib/report/charts';
 
 const REPO = path.resolve(__dirname, '..', '..');

@@ -113,3 +113,15 @@ export interface TransferRunResult {
   /** Set when the run was asked to compete for champion (lib/store/promotion.ts). */
   promotion?: PromotionDecision;
 }
+
+/** What the evaluate step gets: every trained method, and what the earlier steps reported. */
+export interface EvaluateTransferInput {
+  runId: string;
+  manifestKey: string;
+  backbone: BackboneInfo;
+  options: TransferOptions;
+  methods: MethodResult[];
+  ingest: { manifestKey: string; cached: boolean; cacheReason: string; seconds?: number; activities?: number };
+  features: FeatureShard[];
+  timings: Record<string, number>;
+}

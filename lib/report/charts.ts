@@ -1,11 +1,7 @@
 // Horizontal bar charts as standalone SVG strings: precision, recall and F1 per class, and seconds
 // per pipeline step. Pure functions of their data; no fonts, scripts or URLs are referenced.
-import { FONT, SVG_NS, escapeHtml as esc, fixed, isNum } from './format';
-
-/** Round numbers for SVG coordinates, keeping output short. */
-const r = (x: number): string => String(Math.round(x * 10) / 10);
-/** Width estimate for 12px sans-serif text: no layout engine here, ~0.6em per character is close. */
-const textWidth = (s: string, size = 12): number => s.length * size * 0.6;
+import { escapeHtml as esc, fixed, isNum } from './format';
+import { emptySvg, r, svgOpen, textWidth } from './svg';
 
 export const METRIC_COLORS = { precision: '#1f6fb4', recall: '#e8710a', f1: '#2e9e44' } as const;
 
@@ -14,14 +10,6 @@ export interface ClassScores {
   precision: number;
   recall: number;
   f1: number;
-}
-
-function svgHead(w: number, h: number, label: string): string {
-  return `<svg xmlns="${SVG_NS}" width="${r(w)}" height="${r(h)}" viewBox="0 0 ${r(w)} ${r(h)}" font-family="${FONT}" role="img" aria-label="${esc(label)}">`;
-}
-
-function emptySvg(label: string, text: string): string {
-  return `${svgHead(480, 60, label)}\n<text x="240" y="30" text-anchor="middle" dominant-baseline="central" font-size="14" fill="#666">${esc(text)}</text>\n</svg>`;
 }
 
 /**
@@ -43,7 +31,7 @@ export function classMetricBarsSvg(perClass: ClassScores[], title = 'Precision, 
   const height = top + plotH + 26;
   const sx = (v: number) => left + Math.min(1, Math.max(0, v)) * plotW;
 
-  const out: string[] = [svgHead(width, height, title)];
+  const out: string[] = [svgOpen(width, height, title)];
   // Legend across the top.
   let lx = left;
   for (const m of metrics) {
@@ -108,7 +96,7 @@ export function stepTimingsSvg(steps: StepTiming[]): string {
   const height = top + shown.length * rowH + 8;
   const sx = (v: number) => left + (Math.max(0, v) / max) * plotW;
   const out: string[] = [
-    svgHead(width, height, title),
+    svgOpen(width, height, title),
     `<path d="M${r(left)} 6h12v12h-12z" fill="${METRIC_COLORS.precision}"/>`,
     `<text x="${r(left + 17)}" y="12" dominant-baseline="central" font-size="12">worker seconds</text>`,
     `<path d="M${r(left + 140)} 11h16v3h-16z" fill="#9aa5b1"/>`,

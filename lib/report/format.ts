@@ -1,7 +1,5 @@
 // Text and number formatting shared by the report pages and their charts.
 
-export const SVG_NS = 'http://www.w3.org/2000/svg';
-export const FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, Helvetica, Arial, sans-serif";
 /** Escapes text for HTML and XML, attributes included. */
 export function escapeHtml(s: string): string {
   return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);

@@ -11,7 +11,7 @@
 import { randomBytes } from 'node:crypto';
 import { ArtifactStore, InvalidKeyError, NotFoundError, PreconditionFailedError, artifactKey } from './store';
 import type { RunReport } from '../report/lab-cnn';
-import type { TransferReport } from '../report/transfer-types';
+import type { TransferReport } from '../report/transfer';
 import { type PromotionDecision, runKeys } from '../../contracts';
 
 /** A model version the registry can point at: a run's chosen model and how it scored. */

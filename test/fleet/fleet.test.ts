@@ -14,7 +14,7 @@ import { cutLink, fleetHosts, startWorkerOn, type HostWorker } from './hosts';
 import { issueForeignClientCertificate } from '../../infra/tls';
 import { transferKeys } from '../../lib/transfer';
 import { type TransferRunResult, TRANSFER_DEFAULTS } from '../../contracts';
-import type { TransferReport } from '../../lib/report/transfer-types';
+import type { TransferReport } from '../../lib/report/transfer';
 import type { transferLearning } from '../../workflows';
 import type { FineTuneHeartbeat } from '../../activities/fine-tune';
 

@@ -12,7 +12,7 @@ import { tempDir } from '../temp-dirs';
 import { backboneKeys } from '../../lib/store/backbone-registry';
 import { transferKeys } from '../../lib/transfer';
 import type { TransferRunResult } from '../../contracts';
-import type { TransferReport } from '../../lib/report/transfer-types';
+import type { TransferReport } from '../../lib/report/transfer';
 import type { TransferLearningInput } from '../../workflows/transfer-learning';
 import type { BackboneView } from '../../cli/backbones';
 

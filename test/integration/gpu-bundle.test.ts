@@ -12,7 +12,7 @@ import * as path from 'node:path';
 import type { Client } from '@temporalio/client';
 import { REPO_ROOT, runTl, startWorker, temporalClient, testConfig, testEnv, testStore, type WorkerProcess } from './harness';
 import { transferKeys } from '../../lib/transfer';
-import type { TransferReport } from '../../lib/report/transfer-types';
+import type { TransferReport } from '../../lib/report/transfer';
 import { ENV_VARS } from '../../lib/config';
 import { vulkanEnv } from '../software-vulkan';
 

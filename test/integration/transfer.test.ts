@@ -9,7 +9,7 @@ import type { Client } from '@temporalio/client';
 import { REPO_ROOT, runTl, serverHeartbeat, startWorker, temporalClient, testConfig, testEnv, testStore, waitFor, waitForTraining, type WorkerProcess } from './harness';
 import { transferKeys } from '../../lib/transfer';
 import { type TransferRunResult, TRANSFER_DEFAULTS } from '../../contracts';
-import type { TransferReport } from '../../lib/report/transfer-types';
+import type { TransferReport } from '../../lib/report/transfer';
 import type { transferLearning } from '../../workflows';
 import type { FineTuneHeartbeat } from '../../activities/fine-tune';
 

@@ -2,8 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { classificationMetrics } from '../../lib/metrics';
 import type { EpochRecord } from '../../contracts';
-import { perClassBarsSvg, renderTransferHtml, renderTransferMarkdown } from '../../lib/report/transfer';
-import type { MethodReport, TransferReport } from '../../lib/report/transfer-types';
+import { perClassBarsSvg, renderTransferHtml, renderTransferMarkdown } from '../../lib/report/transfer-page';
+import type { MethodReport, TransferReport } from '../../lib/report/transfer';
 import { assertWellFormed } from './markup-check';
 
 function history(epochs: number, start = 1): EpochRecord[] {

@@ -1,7 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { classificationMetrics } from '../../lib/metrics';
-import { confusionMatrixSvg, learningCurvesSvg, renderHtml, renderMarkdown, type RunReport } from '../../lib/report/lab-cnn';
+import { renderHtml, renderMarkdown } from '../../lib/report/lab-cnn-page';
+import { learningCurvesSvg } from '../../lib/report/learning-curves';
+import { confusionMatrixSvg } from '../../lib/report/confusion-matrix';
+import { type RunReport } from '../../lib/report/lab-cnn';
 import type { EpochRecord } from '../../contracts';
 import { classMetricBarsSvg, stepTimingsSvg } from '../../lib/report/charts';
 import { joinStepTimings } from '../../lib/report/run-details';
