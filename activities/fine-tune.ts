@@ -6,8 +6,9 @@
 // there than it began (lib/training/keep-best.ts).
 import { Context } from '@temporalio/activity';
 import * as tf from '@tensorflow/tfjs';
+import { z } from 'zod';
 import type { ActivityDeps } from './deps';
-import type { BackboneInfo, MethodResult, TransferOptions, StageRecord, EpochRecord, Stage } from '../contracts';
+import { type BackboneInfo, type MethodResult, type TransferOptions, type StageRecord, type EpochRecord, type Stage, epochRecordSchema } from '../contracts';
 import { gatherImages, loadManifest, loadSplit, oneHot, trainValidationSplit } from '../lib/data/dataset';
 import { loadBackbone, preprocessImages, type Scaling } from '../lib/models/backbone';
 import { applyStage, buildFineTuneModel, HEAD_LAYER_NAME } from '../lib/models/fine-tune';
@@ -50,6 +51,39 @@ export interface FineTuneHeartbeat extends ProgressBeat {
   checkpoint: Checkpoint | null;
 }
 
+const scoredSchema = { valLoss: z.number(), valAccuracy: z.number() };
+/** Stages as a checkpoint records them; their settings were validated when the run started. */
+const stageRecordSchema = z.object({
+  stage: z.object({ name: z.string(), unfreeze: z.unknown(), epochs: z.number(), learningRate: z.number() }).transform((s) => s as Stage),
+  history: z.array(epochRecordSchema),
+  trainableLayers: z.number(),
+  stoppedEarly: z.boolean(),
+  start: z.object(scoredSchema).optional(),
+  keptEpoch: z.number().optional(),
+});
+/** The checkpoint a previous attempt's last heartbeat named; anything else means start afresh. */
+const resumeSchema = z.object({
+  checkpoint: z
+    .object({
+      stage: z.number().int().nonnegative(),
+      epoch: z.number().int().nonnegative(),
+      weightsKey: z.string(),
+      best: z.object({ ...scoredSchema, epoch: z.number().int().nonnegative(), weightsKey: z.string() }).nullable(),
+      stages: z.array(stageRecordSchema),
+    })
+    .nullable(),
+});
+
+/** The checkpoint in the last heartbeat of a previous attempt, checked; a malformed one is logged and ignored. */
+function resumeFrom(ctx: Context): Checkpoint | null {
+  const details: unknown = ctx.info.heartbeatDetails;
+  if (details === undefined || details === null) return null;
+  const parsed = resumeSchema.safeParse(details);
+  if (parsed.success) return parsed.data.checkpoint;
+  ctx.log.warn('ignoring a malformed checkpoint in the last heartbeat: fine-tuning starts afresh', { problem: parsed.error.issues[0]?.message });
+  return null;
+}
+
 export function fineTuneActivity(deps: ActivityDeps) {
   return async function fineTune(input: FineTuneInput): Promise<MethodResult> {
     return failFastOnBadInput(async () => {
@@ -72,7 +106,7 @@ export function fineTuneActivity(deps: ActivityDeps) {
       const model = buildFineTuneModel(backbone.body, numClasses, { seed: options.seed, warmStart });
       const prepare = (images: Uint8Array, n: number) => preprocessImages(backbone.spec, images, n);
 
-      const resume = (ctx.info.heartbeatDetails as FineTuneHeartbeat | undefined)?.checkpoint ?? null;
+      const resume = resumeFrom(ctx);
       let checkpoint = resume;
       const records: StageRecord[] = resume ? resume.stages.slice(0, resume.stage) : [];
       const recordBoundary = boundaryRecorder(input.recordEverySeconds);
@@ -168,8 +202,22 @@ export function fineTuneActivity(deps: ActivityDeps) {
   };
 }
 
+/** The logistic-regression head as the features step stores it: arrays of numbers for the Float32Arrays. */
+const storedHeadSchema = z
+  .object({
+    weights: z.array(z.number()),
+    bias: z.array(z.number()),
+    mean: z.array(z.number()),
+    std: z.array(z.number()),
+    l2: z.number(),
+    valAccuracy: z.number(),
+    valLoss: z.number(),
+    grid: z.array(z.object({ l2: z.number(), valAccuracy: z.number(), valLoss: z.number() })),
+    epochs: z.number(),
+  })
+  .describe('logistic-regression head');
+
 async function loadHead(store: ReturnType<ActivityDeps>['store'], key: string): Promise<LogisticRegressionModel> {
-  const json = await store.getJson<Record<string, unknown>>(key);
-  const floats = (k: string) => Float32Array.from(json[k] as number[]);
-  return { ...(json as unknown as LogisticRegressionModel), weights: floats('weights'), bias: floats('bias'), mean: floats('mean'), std: floats('std') };
+  const head = await store.getJson(key, storedHeadSchema);
+  return { ...head, weights: Float32Array.from(head.weights), bias: Float32Array.from(head.bias), mean: Float32Array.from(head.mean), std: Float32Array.from(head.std) };
 }

@@ -1,5 +1,6 @@
 // Activity: Fashion-MNIST IDX files → uint8 shards + manifest in S3. Idempotent: the same
 // source files map to the same manifest, and a second ingestion only reads a pointer.
+import { z } from 'zod';
 import type { ActivityDeps } from './deps';
 import type { IngestResult } from '../contracts';
 import { gunzipIdx, parseImageLabelPair } from '../lib/data/idx';
@@ -11,6 +12,16 @@ import { heartbeatProgress } from './progress';
 
 const DATASET_PREFIX = 'datasets/fashion-mnist';
 const SHARD_SIZE = 10_000;
+
+/** The pointer from a set of source files to the dataset made from them. */
+const sourceRefSchema: z.ZodType<Omit<IngestResult, 'cached' | 'seconds'>> = z
+  .object({
+    manifestKey: z.string(),
+    datasetSha256: z.string(),
+    counts: z.record(z.string(), z.number().int().nonnegative()),
+    classNames: z.array(z.string()),
+  })
+  .describe('Fashion-MNIST source pointer');
 
 export function ingestFashionMnistActivity(deps: ActivityDeps) {
   return async function ingestFashionMnist(input: { source?: string }): Promise<IngestResult> {
@@ -24,7 +35,7 @@ export function ingestFashionMnistActivity(deps: ActivityDeps) {
 
       const ref = await store.head(refKey);
       if (ref) {
-        const cached = await store.getJson<Omit<IngestResult, 'cached' | 'seconds'>>(refKey);
+        const cached = await store.getJson(refKey, sourceRefSchema);
         if (await store.head(cached.manifestKey)) return { ...cached, cached: true, seconds: (Date.now() - started) / 1000 };
       }
 

@@ -9,6 +9,7 @@
 import { availableParallelism } from 'node:os';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { z } from 'zod';
 import type { ActivityDeps } from './deps';
 import type { Config } from '../lib/config';
 import type { IngestResult } from '../contracts';
@@ -107,6 +108,38 @@ interface ContentRef {
   planKey: string;
   shards: number;
 }
+
+const sameContentSchema = z.object({ sha256: z.string(), paths: z.array(z.string()) });
+const splitSchema = z.enum(['train', 'val', 'test']);
+
+const planSchema: z.ZodType<ImagePlan> = z
+  .object({
+    format: z.literal(PLAN_FORMAT),
+    datasetKey: z.string(),
+    options: z.object({
+      data: z.string(),
+      imageSize: z.tuple([z.number().int().positive(), z.number().int().positive()]),
+      colorMode: z.enum(['rgb', 'grayscale']),
+      resize: z.enum(['cover', 'contain', 'fill']),
+      seed: z.number(),
+      validationFraction: z.number(),
+      shardSize: z.number().int().positive(),
+      maxPixels: z.number().positive(),
+    }),
+    source: z.object({ kind: z.string(), location: z.string() }),
+    layout: z.enum(['class/*', 'split/class/*']),
+    classNames: z.array(z.string()),
+    files: z.array(z.object({ path: z.string(), split: splitSchema, label: z.number().int().nonnegative(), sha256: z.string(), bytes: z.number() })),
+    shards: z.array(z.object({ split: splitSchema, files: z.array(z.number().int().nonnegative()) })),
+    skipped: z.array(z.object({ path: z.string(), reason: z.string() })),
+    duplicates: z.array(sameContentSchema),
+    crossSplit: z.array(sameContentSchema),
+  })
+  .describe(`image ingestion plan (${PLAN_FORMAT})`);
+
+const contentRefSchema: z.ZodType<ContentRef> = z
+  .object({ manifestKey: z.string(), datasetSha256: z.string(), planKey: z.string(), shards: z.number().int().nonnegative() })
+  .describe('dataset content pointer');
 
 const refKeyOf = (datasetKey: string) => `${PREFIX}/by-content/${datasetKey}.json`;
 const rawKeyOf = (sha256: string) => `${RAW_PREFIX}/${sha256}`;
@@ -311,7 +344,7 @@ function cutShards(files: ScannedFile[], o: ImageIngestOptions): ImagePlan['shar
 
 async function existingRef(store: ArtifactStore, datasetKey: string): Promise<ContentRef | undefined> {
   if (!(await store.head(refKeyOf(datasetKey)))) return undefined;
-  const ref = await store.getJson<ContentRef>(refKeyOf(datasetKey));
+  const ref = await store.getJson(refKeyOf(datasetKey), contentRefSchema);
   // A pointer whose manifest is gone (a cleaned bucket) is no cache: ingest again.
   return (await store.head(ref.manifestKey)) ? ref : undefined;
 }
@@ -320,7 +353,7 @@ async function loadPlan(store: ArtifactStore, planKey: string): Promise<ImagePla
   if (typeof planKey !== 'string' || !planKey.startsWith(`${PREFIX}/plans/`)) {
     throw new ImageIngestError(`${JSON.stringify(planKey)} is not an image-ingestion plan key (${PREFIX}/plans/…)`);
   }
-  const plan = await store.getJson<ImagePlan>(planKey);
+  const plan = await store.getJson(planKey, planSchema);
   if (plan.format !== PLAN_FORMAT) throw new ImageIngestError(`${planKey}: not an image-ingestion plan (format ${JSON.stringify(plan.format)})`);
   return plan;
 }

@@ -4,7 +4,8 @@
 import { Context } from '@temporalio/activity';
 import * as tf from '@tensorflow/tfjs';
 import type { ActivityDeps } from './deps';
-import { type TrainInput, type TrainResult, runKeys, type EpochRecord } from '../contracts';
+import { z } from 'zod';
+import { type TrainInput, type TrainResult, runKeys, type EpochRecord, epochRecordSchema } from '../contracts';
 import { buildLabCnn } from '../lib/models/lab-cnn';
 import { gatherBatch, loadManifest, loadSplit, trainValidationSplit } from '../lib/data/dataset';
 import { meanImagesPerSecond, runEpochs } from '../lib/training/epochs';
@@ -20,6 +21,11 @@ export interface TrainHeartbeat extends ProgressBeat {
   checkpoint: { epoch: number; prefix: string; history: EpochRecord[] } | null;
 }
 
+/** The checkpoint a previous attempt's last heartbeat named; anything else means start afresh. */
+const resumeSchema = z.object({
+  checkpoint: z.object({ epoch: z.number().int().nonnegative(), prefix: z.string(), history: z.array(epochRecordSchema) }).nullable(),
+});
+
 export function trainLabCnnActivity(deps: ActivityDeps) {
   return async function trainLabCnn(input: TrainInput): Promise<TrainResult> {
     return failFastOnBadInput(async () => {
@@ -32,7 +38,7 @@ export function trainLabCnnActivity(deps: ActivityDeps) {
       const data = await loadSplit(store, manifest, 'train');
       const split = trainValidationSplit(data.count, options);
 
-      const previous = (ctx.info.heartbeatDetails as TrainHeartbeat | undefined)?.checkpoint ?? null;
+      const previous = resumeFrom(ctx);
       let model: tf.LayersModel;
       let history: EpochRecord[] = [];
       if (previous) {
@@ -96,4 +102,14 @@ export function trainLabCnnActivity(deps: ActivityDeps) {
       };
     });
   };
+}
+
+/** The checkpoint in the last heartbeat of a previous attempt, checked; a malformed one is logged and ignored. */
+function resumeFrom(ctx: Context): TrainHeartbeat['checkpoint'] {
+  const details: unknown = ctx.info.heartbeatDetails;
+  if (details === undefined || details === null) return null;
+  const parsed = resumeSchema.safeParse(details);
+  if (parsed.success) return parsed.data.checkpoint;
+  ctx.log.warn('ignoring a malformed checkpoint in the last heartbeat: training starts afresh', { problem: parsed.error.issues[0]?.message });
+  return null;
 }

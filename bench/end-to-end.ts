@@ -21,10 +21,14 @@ import fs = require('node:fs');
 import os = require('node:os');
 import path = require('node:path');
 import { loadConfig } from '../lib/config';
+import { z } from 'zod';
 import { ArtifactStore } from '../lib/store/store';
 import type { LabCnnRunResult, TransferRunResult } from '../contracts';
 import type { TransferReport } from '../lib/report/transfer';
 import type { StepTiming } from '../lib/report/charts';
+
+/** A run's report, hash-verified and parsed; the bench reads the few fields it prints. */
+const readDocument = async <T>(store: ArtifactStore, key: string): Promise<T> => (await store.getJson(key, z.unknown())) as T;
 
 const REPO = path.resolve(__dirname, '..', '..');
 const TL = path.join(REPO, 'bin', 'tl');
@@ -134,7 +138,7 @@ interface LabSide {
 async function tlLab(store: ArtifactStore): Promise<LabSide & { steps: StepTiming[]; report: Record<string, unknown> }> {
   const args = [TL, 'run', 'lab-cnn', '--wait', '--json', '--no-promote', '--epochs', String(EPOCHS), '--source', IDX_DIR, ...(LIMIT ? ['--limit', String(LIMIT)] : [])];
   const run = await runJson<LabCnnRunResult>(process.execPath, args);
-  const report = await store.getJson<{ steps?: StepTiming[]; environment: Record<string, number | string> }>(run.value.reportKeys.json);
+  const report = await readDocument<{ steps?: StepTiming[]; environment: Record<string, number | string> }>(store, run.value.reportKeys.json);
   return {
     wallSeconds: run.seconds,
     testAccuracy: run.value.testAccuracy,
@@ -161,7 +165,7 @@ interface TransferSide {
 async function tlTransfer(store: ArtifactStore): Promise<TransferSide & { report: TransferReport }> {
   const args = [TL, 'run', 'transfer', '--wait', '--json', '--no-promote', '--no-augment', '--data', IMAGES, '--backbone', MODEL, '--stages', STAGES];
   const run = await runJson<TransferRunResult>(process.execPath, args);
-  const report = await store.getJson<TransferReport>(run.value.reportKeys.json);
+  const report = await readDocument<TransferReport>(store, run.value.reportKeys.json);
   const acc = (m: string) => run.value.methods.find((x) => x.method === m)?.heldOutAccuracy ?? NaN;
   return { wallSeconds: run.seconds, features: { testAccuracy: acc('features') }, finetune: { testAccuracy: acc('finetune') }, report };
 }

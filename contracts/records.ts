@@ -1,4 +1,5 @@
 // Training records that results and reports carry: epochs, fine-tuning stages.
+import { z } from 'zod';
 /** One training epoch's scores, as the trainers record them and the reports chart them. */
 export interface EpochRecord {
   epoch: number;
@@ -38,3 +39,14 @@ export interface StageRecord {
   /** The epoch whose weights the stage kept: 0 when no epoch beat its start. */
   keptEpoch?: number;
 }
+
+/** Epoch records as heartbeats carry them back to a retried attempt. */
+export const epochRecordSchema: z.ZodType<EpochRecord> = z.object({
+  epoch: z.number().int().nonnegative(),
+  loss: z.number(),
+  accuracy: z.number(),
+  valLoss: z.number(),
+  valAccuracy: z.number(),
+  seconds: z.number(),
+  imagesPerSecond: z.number(),
+});

@@ -6,6 +6,7 @@
 // only the latest, so a beat costs nothing in history. The workflow records state only at step
 // boundaries and, at most once per RECORD_EVERY_SECONDS (contracts/steps.ts), at an epoch boundary (one signal: four
 // history events). Clients merge both (mergeLive).
+import { z } from 'zod';
 import type { RunProgress, StepProgress } from '../contracts';
 
 /** What every tl activity heartbeat holds; activities add their own fields (a checkpoint). */
@@ -15,9 +16,30 @@ export interface ProgressBeat {
 
 /** The StepProgress inside heartbeat details, if they hold one. */
 export function progressOfBeat(details: unknown): StepProgress | undefined {
-  const progress = (details as Partial<ProgressBeat> | null | undefined)?.progress;
-  return progress && typeof progress === 'object' && typeof progress.step === 'string' ? progress : undefined;
+  const parsed = beatSchema.safeParse(details);
+  return parsed.success ? parsed.data.progress : undefined;
 }
+
+const count = z.number().int().nonnegative();
+/** A heartbeat's progress as clients read it back: only the step is required; a malformed field (a NaN loss arrives as null) is dropped, not the beat. */
+const beatSchema = z.object({
+  progress: z.object({
+    step: z.string(),
+    fraction: z.number().optional().catch(undefined),
+    epoch: count.optional().catch(undefined),
+    epochs: count.optional().catch(undefined),
+    batch: count.optional().catch(undefined),
+    batches: count.optional().catch(undefined),
+    loss: z.number().optional().catch(undefined),
+    accuracy: z.number().optional().catch(undefined),
+    valAccuracy: z.number().optional().catch(undefined),
+    imagesPerSecond: z.number().optional().catch(undefined),
+    done: count.optional().catch(undefined),
+    total: count.optional().catch(undefined),
+    activities: z.object({ finished: count, total: count }).optional().catch(undefined),
+    message: z.string().optional().catch(undefined),
+  }) satisfies z.ZodType<StepProgress>,
+});
 
 /** Share of an epoch loop done: epochs before this one, then this one's batches. */
 export function epochFraction(epoch: number, epochs: number, batch: number, batches: number): number {

@@ -1,6 +1,7 @@
 // The stored dataset format: uint8 image shards + label shards + a manifest that names them.
 // The manifest is stored under its own SHA-256, which is the dataset's identity.
-import { type ArtifactStore, type StoredObject, sha256Hex } from '../store/store';
+import { z } from 'zod';
+import { type ArtifactStore, type StoredObject, sha256Hex, storedObjectSchema } from '../store/store';
 import { mapLimit } from '../map-limit';
 
 /** Shards a split's reader keeps in flight: enough to hide S3 latency, few enough to bound memory. */
@@ -39,6 +40,33 @@ export interface DatasetManifest {
   };
 }
 
+const sameContentSchema = z.object({ sha256: z.string(), paths: z.array(z.string()) });
+
+/** What a stored manifest must hold before any shard is read. */
+export const manifestSchema: z.ZodType<DatasetManifest> = z
+  .object({
+    format: z.literal(DATASET_FORMAT),
+    name: z.string(),
+    imageShape: z.tuple([z.number().int().positive(), z.number().int().positive(), z.number().int().positive()]),
+    classNames: z.array(z.string()).min(1),
+    source: z.object({ kind: z.string(), location: z.string(), files: z.array(z.object({ name: z.string(), sha256: z.string(), bytes: z.number() })) }),
+    splits: z.record(
+      z.string(),
+      z.object({
+        count: z.number().int().nonnegative(),
+        classCounts: z.array(z.number().int().nonnegative()),
+        shards: z.array(z.object({ count: z.number().int().nonnegative(), images: storedObjectSchema, labels: storedObjectSchema, paths: z.array(z.string()).optional() })),
+      }),
+    ),
+    preprocessing: z
+      .object({ size: z.tuple([z.number(), z.number()]), colorMode: z.enum(['rgb', 'grayscale']), resize: z.enum(['cover', 'contain', 'fill']) })
+      .optional(),
+    quality: z
+      .object({ rejected: z.array(z.object({ path: z.string(), reason: z.string() })), duplicates: z.array(sameContentSchema), crossSplit: z.array(sameContentSchema) })
+      .optional(),
+  })
+  .describe(`tl dataset manifest (${DATASET_FORMAT})`);
+
 export interface StoredManifest {
   key: string;
   sha256: string;
@@ -52,11 +80,7 @@ export async function storeManifest(store: ArtifactStore, prefix: string, manife
 }
 
 export async function loadManifest(store: ArtifactStore, key: string): Promise<DatasetManifest> {
-  const manifest = await store.getJson<DatasetManifest>(key);
-  if (manifest.format !== DATASET_FORMAT) {
-    throw new Error(`${key}: not a tl dataset manifest (format ${JSON.stringify(manifest.format)}, expected ${DATASET_FORMAT})`);
-  }
-  return manifest;
+  return store.getJson(key, manifestSchema);
 }
 
 export interface SplitData {

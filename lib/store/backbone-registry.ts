@@ -180,7 +180,7 @@ async function storeModelFiles(store: ArtifactStore, prefix: string, reader: Mod
 
 async function readBackboneIfAny(store: ArtifactStore, name: string): Promise<BackboneRecord | undefined> {
   const key = backboneKeys.record(name);
-  const found = await store.getJsonVersion<unknown>(key);
+  const found = await store.getJsonVersion(key, z.unknown());
   return found ? parseBackboneRecord(key, found.value) : undefined;
 }
 

@@ -10,8 +10,7 @@
 // (it carries the seq it reflects), and a reader that needs the truth replays the events.
 import { randomBytes } from 'node:crypto';
 import { ArtifactStore, InvalidKeyError, NotFoundError, PreconditionFailedError, artifactKey } from './store';
-import type { RunReport } from '../report/lab-cnn';
-import type { TransferReport } from '../report/transfer';
+import { z } from 'zod';
 import { type PromotionDecision, runKeys } from '../../contracts';
 
 /** A model version the registry can point at: a run's chosen model and how it scored. */
@@ -67,6 +66,66 @@ export interface ChampionPointer {
   promotedBy?: string;
   reason?: string;
 }
+
+const heldOutSchema = z.object({ manifestKey: z.string(), split: z.string(), count: z.number().int().nonnegative() });
+const modelEntrySchema: z.ZodType<ModelEntry> = z.object({
+  runId: z.string(),
+  pipeline: z.enum(['lab-cnn', 'transfer']),
+  modelKey: z.string(),
+  classNames: z.array(z.string()),
+  heldOut: heldOutSchema,
+  metrics: z.object({ accuracy: z.number(), macroF1: z.number() }),
+});
+const decisionSchema: z.ZodType<Omit<PromotionDecision, 'seq'>> = z.object({
+  modelName: z.string(),
+  promoted: z.boolean(),
+  reason: z.string(),
+  margin: z.number(),
+  heldOut: heldOutSchema,
+  challenger: z.object({ runId: z.string(), accuracy: z.number(), macroF1: z.number() }),
+  champion: z.object({ runId: z.string(), accuracy: z.number().optional(), macroF1: z.number().optional() }).nullable(),
+  comparable: z.boolean(),
+});
+export const registryEventSchema: z.ZodType<RegistryEvent> = z
+  .object({
+    seq: z.number().int().positive(),
+    kind: z.enum(['promote', 'rollback', 'declined']),
+    at: z.string(),
+    by: z.string(),
+    reason: z.string(),
+    requestId: z.string(),
+    subject: modelEntrySchema,
+    champion: modelEntrySchema.nullable(),
+    decision: decisionSchema.optional(),
+  })
+  .describe('registry event');
+export const championPointerSchema: z.ZodType<ChampionPointer> = z
+  .object({
+    name: z.string(),
+    seq: z.number().int().nonnegative(),
+    champion: modelEntrySchema.nullable(),
+    promotedAt: z.string().optional(),
+    promotedBy: z.string().optional(),
+    reason: z.string().optional(),
+  })
+  .describe('champion pointer');
+
+/** The parts of a run's report that make its registry entry, for either pipeline. */
+const reportScoresSchema = z
+  .union([
+    z.object({
+      chosen: z.object({ method: z.string(), modelKey: z.string() }),
+      dataset: z.object({ classNames: z.array(z.string()), manifestKey: z.string() }),
+      methods: z.array(z.object({ method: z.string(), heldOut: z.object({ split: z.string(), count: z.number(), accuracy: z.number(), macroF1: z.number() }) })),
+    }),
+    z.object({
+      artifacts: z.object({ model: z.string() }),
+      classNames: z.array(z.string()),
+      dataset: z.object({ manifestKey: z.string() }),
+      test: z.object({ count: z.number(), accuracy: z.number(), macroF1: z.number() }),
+    }),
+  ])
+  .describe('run report (lab-cnn or transfer)');
 
 export class ModelNameError extends InvalidKeyError {
   constructor(name: string, why: string) {
@@ -144,7 +203,7 @@ export function replay(name: string, events: RegistryEvent[]): RegistryState {
 export async function readRegistry(store: ArtifactStore, name: string): Promise<RegistryState> {
   const keys = registryKeys(name);
   const eventKeys = (await store.list(keys.events)).filter((k) => k.endsWith('.json')).sort();
-  const events = await Promise.all(eventKeys.map((k) => store.getJson<RegistryEvent>(k)));
+  const events = await Promise.all(eventKeys.map((k) => store.getJson(k, registryEventSchema)));
   return replay(name, events);
 }
 
@@ -214,7 +273,7 @@ export async function publishChampion(store: ArtifactStore, state: RegistryState
     reason: since?.reason,
   };
   for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
-    const current = await store.getJsonVersion<ChampionPointer>(key);
+    const current = await store.getJsonVersion(key, championPointerSchema);
     if (current && current.value.seq >= state.seq) return;
     try {
       await store.putJsonIf(key, pointer, current ? { ifMatch: current.etag } : { ifNoneMatch: '*' });
@@ -228,7 +287,7 @@ export async function publishChampion(store: ArtifactStore, state: RegistryState
 }
 
 export async function readChampionPointer(store: ArtifactStore, name: string): Promise<ChampionPointer | undefined> {
-  return (await store.getJsonVersion<ChampionPointer>(registryKeys(name).champion))?.value;
+  return (await store.getJsonVersion(registryKeys(name).champion, championPointerSchema))?.value;
 }
 
 /** A fresh request id, for requests that are not retried (each CLI call is its own request). */
@@ -250,7 +309,7 @@ export async function entryFromReport(store: ArtifactStore, runId: string): Prom
   } catch {
     throw new RegistryError(`run id ${JSON.stringify(runId)} is invalid`);
   }
-  const report = await store.getJson<RunReport | TransferReport>(key).catch((err) => {
+  const report = await store.getJson(key, reportScoresSchema).catch((err) => {
     if (err instanceof NotFoundError) throw new RegistryError(`run ${runId} has no report: it does not exist or has not finished`);
     throw err;
   });

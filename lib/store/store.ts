@@ -19,6 +19,7 @@ import {
   CreateBucketCommand,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
+import { z } from 'zod';
 import type { Config } from '../config';
 import { createS3Client, encryptionParams } from './s3-client';
 
@@ -93,7 +94,33 @@ const MULTIPART_THRESHOLD = 16 * 1024 * 1024;
 const PART_SIZE = 8 * 1024 * 1024;
 
 const jsonBytes = (value: unknown): Buffer => Buffer.from(JSON.stringify(value, null, 2));
-const parseJson = <T>(bytes: Uint8Array): T => JSON.parse(Buffer.from(bytes).toString('utf8')) as T;
+/**
+ * A stored JSON record that is not what its reader expects: not JSON, or not of the record's
+ * shape. Retrying cannot fix it, so it names the key and the first problems found.
+ */
+export class RecordFormatError extends Error {
+  constructor(key: string, what: string) {
+    super(`${key}: ${what}`);
+    this.name = 'RecordFormatError';
+  }
+}
+
+/** Parses a record read from `key` and checks it against its schema: what S3 holds is never just cast. */
+export function parseRecord<T>(key: string, bytes: Uint8Array, schema: z.ZodType<T>): T {
+  let value: unknown;
+  try {
+    value = JSON.parse(Buffer.from(bytes).toString('utf8'));
+  } catch (err) {
+    throw new RecordFormatError(key, `not valid JSON (${(err as Error).message})`);
+  }
+  const parsed = schema.safeParse(value);
+  if (parsed.success) return parsed.data;
+  const issues = parsed.error.issues.slice(0, 3).map((i) => `${i.path.length ? i.path.join('.') : '(the record)'}: ${i.message}`);
+  const more = parsed.error.issues.length > 3 ? ` (and ${parsed.error.issues.length - 3} more)` : '';
+  throw new RecordFormatError(key, `not a valid ${schema.description ?? 'record'}: ${issues.join('; ')}${more}`);
+}
+
+export const storedObjectSchema: z.ZodType<StoredObject> = z.object({ key: z.string(), sha256: z.string(), size: z.number() });
 
 export class ArtifactStore {
   constructor(
@@ -164,14 +191,15 @@ export class ArtifactStore {
   }
 
   /** JSON and the ETag it was read at (for a later `putJsonIf`), or undefined when absent. */
-  async getJsonVersion<T>(key: string): Promise<{ value: T; etag: string } | undefined> {
+  async getJsonVersion<T>(key: string, schema: z.ZodType<T>): Promise<{ value: T; etag: string } | undefined> {
+    let read: { bytes: Uint8Array; etag: string };
     try {
-      const { bytes, etag } = await this.getVerified(key);
-      return { value: parseJson<T>(bytes), etag };
+      read = await this.getVerified(key);
     } catch (err) {
       if (err instanceof NotFoundError) return undefined;
       throw err;
     }
+    return { value: parseRecord(key, read.bytes, schema), etag: read.etag };
   }
 
   /** Streams a file up (multipart when large); the hash is computed first so it can be recorded. */
@@ -225,8 +253,9 @@ export class ArtifactStore {
     return { bytes, etag: out.ETag ?? '' };
   }
 
-  async getJson<T>(key: string): Promise<T> {
-    return parseJson<T>(await this.getBytes(key));
+  /** A JSON record, checked against its schema (a RecordFormatError names what is wrong). */
+  async getJson<T>(key: string, schema: z.ZodType<T>): Promise<T> {
+    return parseRecord(key, await this.getBytes(key), schema);
   }
 
   /** Streams an object to a file, verifying its hash; the file appears only once verified. */

@@ -7,6 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { z } from 'zod';
 import type { ArtifactStore } from '../store/store';
 
 export class ModelFormatError extends Error {
@@ -246,7 +247,8 @@ export function s3ModelReader(store: ArtifactStore, prefix: string, modelJson = 
     describe: store.s3Url(`${prefix}/${modelJson}`),
     modelJson,
     readBytes: (rel) => store.getBytes(`${prefix}/${rel}`),
-    readJson: (rel) => store.getJson(`${prefix}/${rel}`),
+    // Parsed here, checked by the model loader (model.json's own format checks).
+    readJson: (rel) => store.getJson(`${prefix}/${rel}`, z.unknown()),
   };
 }
 

@@ -2,7 +2,21 @@
 // batch-norm moving statistics). Names are not used: tfjs renames variables when the same
 // architecture is built twice in one process, but their order never changes.
 import * as tf from '@tensorflow/tfjs';
+import { z } from 'zod';
 import type { ArtifactStore } from '../store/store';
+
+const weightSpecsSchema = z.array(
+  z.object({ name: z.string(), shape: z.array(z.number().int().nonnegative()), dtype: z.enum(['float32', 'int32', 'bool', 'string', 'complex64']) }).loose(),
+) as unknown as z.ZodType<tf.io.WeightsManifestEntry[]>;
+
+const weightsIndexSchema: z.ZodType<WeightsIndex> = z
+  .object({
+    format: z.literal('tl.weights/v1'),
+    specs: weightSpecsSchema,
+    data: z.string(),
+    optimizer: z.object({ specs: weightSpecsSchema, data: z.string() }).optional(),
+  })
+  .describe('tl weights checkpoint (tl.weights/v1)');
 
 interface WeightsIndex {
   format: 'tl.weights/v1';
@@ -32,8 +46,7 @@ export async function saveWeights(store: ArtifactStore, prefix: string, model: t
 }
 
 export async function loadWeights(store: ArtifactStore, indexKey: string, model: tf.LayersModel): Promise<void> {
-  const index = await store.getJson<WeightsIndex>(indexKey);
-  if (index.format !== 'tl.weights/v1') throw new Error(`${indexKey}: not a tl weights checkpoint`);
+  const index = await store.getJson(indexKey, weightsIndexSchema);
   const bytes = await store.getBytes(index.data);
   const decoded = tf.io.decodeWeights(bytes.slice().buffer as ArrayBuffer, index.specs);
   const current = model.getWeights();

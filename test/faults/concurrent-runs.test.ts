@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 import type { Client } from '@temporalio/client';
-import { startWorker, temporalClient, testStore, type WorkerProcess } from '../integration/harness';
+import { startWorker, temporalClient, testStore, type WorkerProcess, readJson } from '../integration/harness';
 import { tempDir } from '../temp-dirs';
 import { configOf, faultEnv, verifyAll } from './fault-stack';
 import { labOptions, startLab } from './runs';
@@ -55,7 +55,7 @@ test('5 runs at once on one new dataset: distinct keys per run, one shared manif
     // One epoch on 950 images: well above chance (10%) is all this test asks.
     assert.ok(r.testAccuracy > 0.25, `run ${i}: test accuracy ${r.testAccuracy}`);
     assert.equal(r.modelKey, `${runKeys(ids[i]).model}/model.json`);
-    const report = await store.getJson<RunReport>(runKeys(ids[i]).reportJson);
+    const report = await readJson<RunReport>(store, runKeys(ids[i]).reportJson);
     assert.equal(report.runId, ids[i], 'each report is its own run’s');
     assert.equal(report.environment.seed, i + 1);
     const keys = await store.list(`runs/${ids[i]}/`);

@@ -9,7 +9,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Client } from '@temporalio/client';
 import { HeadObjectCommand } from '@aws-sdk/client-s3';
-import { REPO_ROOT, runTl, serverHeartbeat, temporalClient, testConfig, testEnv, testStore, waitFor, waitForTraining } from '../integration/harness';
+import { REPO_ROOT, runTl, serverHeartbeat, temporalClient, testConfig, testEnv, testStore, waitFor, waitForTraining, readJson } from '../integration/harness';
 import { cutLink, fleetHosts, startWorkerOn, type HostWorker } from './hosts';
 import { issueForeignClientCertificate } from '../../infra/tls';
 import { transferKeys } from '../../lib/transfer';
@@ -129,7 +129,7 @@ test('a transfer run survives a worker host losing its link mid fine-tuning', { 
   const retried = history.events!.find((e) => e.activityTaskStartedEventAttributes && (e.activityTaskStartedEventAttributes.attempt ?? 1) > 1);
   assert.ok(retried, 'fine-tuning was retried after the heartbeat timeout');
   assert.ok(retried.activityTaskStartedEventAttributes!.identity?.startsWith(`${gpuSecond.child.pid}@`), `resumed on ${second.ns}`);
-  const report = await testStore(config).getJson<TransferReport>(transferKeys(id).reportJson);
+  const report = await readJson<TransferReport>(testStore(config), transferKeys(id).reportJson);
   const finetune = report.methods[0]!;
   assert.match(finetune.resumedFrom ?? '', /^stage 1, epoch [1-3]$/);
   assert.equal(finetune.stages![0]!.history.length, 4, 'every epoch of stage 1 is recorded once');

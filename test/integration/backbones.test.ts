@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { Client } from '@temporalio/client';
-import { REPO_ROOT, runTl, startWorker, temporalClient, testConfig, testEnv, testStore, type WorkerProcess } from './harness';
+import { REPO_ROOT, runTl, startWorker, temporalClient, testConfig, testEnv, testStore, type WorkerProcess, readJson } from './harness';
 import { tempDir } from '../temp-dirs';
 import { backboneKeys } from '../../lib/store/backbone-registry';
 import { transferKeys } from '../../lib/transfer';
@@ -139,7 +139,7 @@ test('--backbone <name>: a worker on another state dir resolves it from S3; sche
   const id = `test-backbone-run-${suffix}`;
   const result = await tlJson<TransferRunResult>(['run', 'transfer', '--data', DATA, '--backbone', runName, '--method', 'features', '--no-promote', '--id', id, '--wait']);
   assert.ok(result.heldOutAccuracy > 0.75, `features + LR on MobileNet V1 0.25: ${result.heldOutAccuracy}`);
-  const report = await store.getJson<TransferReport>(transferKeys(id).reportJson);
+  const report = await readJson<TransferReport>(store, transferKeys(id).reportJson);
   assert.equal(report.backbone.name, runName);
   assert.equal(report.backbone.source, record.url);
   assert.equal(report.backbone.sha256, record.sha256);

@@ -10,7 +10,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Client } from '@temporalio/client';
-import { REPO_ROOT, runTl, startWorker, temporalClient, testConfig, testEnv, testStore, type WorkerProcess } from './harness';
+import { REPO_ROOT, runTl, startWorker, temporalClient, testConfig, testEnv, testStore, type WorkerProcess, readJson } from './harness';
 import { transferKeys } from '../../lib/transfer';
 import type { TransferReport } from '../../lib/report/transfer';
 import { ENV_VARS } from '../../lib/config';
@@ -81,7 +81,7 @@ test('the unpacked bundle runs without a system node and fine-tunes on the GPU q
   const runStarted = Date.now();
   const r = await runTl(['run', 'transfer', '--method', 'finetune', '--data', DATA, '--backbone', BACKBONE, '--stages', stages, '--seed', '3', '--id', id, '--wait'], env);
   assert.equal(r.code, 0, r.stdout + r.stderr + bundled.log());
-  const report = await testStore(config).getJson<TransferReport>(transferKeys(id).reportJson);
+  const report = await readJson<TransferReport>(testStore(config), transferKeys(id).reportJson);
   assert.equal(report.methods.find((m) => m.method === 'finetune')?.stages?.length, 1);
 
   // The fine-tuning activity was picked up by the bundled process, not by some other worker.

@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import * as path from 'node:path';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { defaultPayloadConverter, type Payload } from '@temporalio/common';
+import { z } from 'zod';
 import { loadConfig, type Config } from '../../lib/config';
 import { ArtifactStore } from '../../lib/store/store';
 import { temporalConnectionOptions } from '../../temporal/connection';
@@ -27,6 +28,11 @@ export function testConfig(env: NodeJS.ProcessEnv): Config {
 export async function temporalClient(config: Config): Promise<Client> {
   const connection = await Connection.connect(temporalConnectionOptions(config));
   return new Client({ connection, namespace: config.temporal.namespace });
+}
+
+/** A stored JSON document for a test to inspect: hash-verified and parsed; the test says what it expects. */
+export async function readJson<T>(store: ArtifactStore, key: string): Promise<T> {
+  return (await store.getJson(key, z.unknown())) as T;
 }
 
 export function testStore(config: Config): ArtifactStore {

@@ -6,7 +6,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 import type { Client } from '@temporalio/client';
-import { runTl, startWorker, temporalClient, testConfig, testEnv, testStore, type WorkerProcess } from './harness';
+import { runTl, startWorker, temporalClient, testConfig, testEnv, testStore, type WorkerProcess, readJson } from './harness';
 import { runKeys } from '../../contracts';
 import type { RunReport } from '../../lib/report/lab-cnn';
 import type { ArtifactStore } from '../../lib/store/store';
@@ -39,7 +39,7 @@ test('a short run on a 2,000-image subset trains, evaluates and reports', async 
   assert.ok(accuracy > 55, `test accuracy ${accuracy}% after 2 epochs on 1,800 images`);
   assert.match(r.stdout, new RegExp(`report: s3://${config.s3.bucket}/runs/${id}/report/report\\.html`));
 
-  const report = await store.getJson<RunReport>(runKeys(id).reportJson);
+  const report = await readJson<RunReport>(store, runKeys(id).reportJson);
   assert.equal(report.history.length, 2);
   assert.equal(report.dataset.train + report.dataset.validation, 2000);
   assert.equal(report.dataset.test, 10000);
@@ -67,7 +67,7 @@ test('a second run reuses the ingested dataset', async () => {
   const id = `test-lab-cnn-${stamp}-b`;
   const r = await runTl(['run', 'lab-cnn', '--limit', '500', '--epochs', '1', '--id', id, '--wait'], env);
   assert.equal(r.code, 0, r.stderr + r.stdout);
-  const report = await store.getJson<RunReport>(runKeys(id).reportJson);
+  const report = await readJson<RunReport>(store, runKeys(id).reportJson);
   assert.equal(report.config.ingestionCached, true);
 });
 
@@ -77,10 +77,10 @@ test('ingestion reads the IDX files from an S3 prefix too', async () => {
   const id = `test-lab-cnn-${stamp}-s3`;
   const r = await runTl(['run', 'lab-cnn', '--source', `s3://${config.s3.bucket}/${prefix}`, '--limit', '300', '--epochs', '1', '--id', id, '--wait'], env);
   assert.equal(r.code, 0, r.stderr + r.stdout);
-  const report = await store.getJson<RunReport>(runKeys(id).reportJson);
+  const report = await readJson<RunReport>(store, runKeys(id).reportJson);
   // The same bytes as the local directory: the same dataset, so nothing is ingested twice.
   assert.equal(report.config.ingestionCached, true);
-  const local = await store.getJson<RunReport>(runKeys(`test-lab-cnn-${stamp}-a`).reportJson);
+  const local = await readJson<RunReport>(store, runKeys(`test-lab-cnn-${stamp}-a`).reportJson);
   assert.equal(report.dataset.manifestKey, local.dataset.manifestKey);
 });
 
@@ -113,5 +113,5 @@ test('bad sources fail the run at once with one clear line, and stored data stay
     assert.ok(Date.now() - started < 60_000, `${what}: failed fast, without retries`);
   }
   assert.deepEqual(await store.list('datasets/fashion-mnist/manifests/'), before);
-  for (const key of before) await store.getJson(key); // still hash-verified
+  for (const key of before) await store.getBytes(key); // still hash-verified
 });

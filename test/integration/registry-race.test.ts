@@ -2,6 +2,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { z } from 'zod';
 import { testConfig, testEnv, testStore } from './harness';
 import { PreconditionFailedError } from '../../lib/store/store';
 import { commitEvent, readChampionPointer, readRegistry, registryKeys } from '../../lib/store/registry';
@@ -27,13 +28,13 @@ test('MinIO honours If-None-Match and If-Match: of racing writers exactly one wi
   assert.equal(won.length, 1, JSON.stringify(results));
   for (const r of results) if (r.status === 'rejected') assert.ok(r.reason instanceof PreconditionFailedError, String(r.reason));
 
-  const read = await store.getJsonVersion<{ writer: number }>(key);
+  const read = await store.getJsonVersion(key, z.object({ writer: z.number() }));
   assert.ok(read);
   const replaced = await store.putJsonIf(key, { writer: 'next' }, { ifMatch: read.etag });
   assert.notEqual(replaced, read.etag);
   // The ETag read before that write is stale now: a writer holding it must lose.
   await assert.rejects(store.putJsonIf(key, { writer: 'stale' }, { ifMatch: read.etag }), PreconditionFailedError);
-  assert.deepEqual((await store.getJsonVersion(key))?.value, { writer: 'next' });
+  assert.deepEqual((await store.getJsonVersion(key, z.unknown()))?.value, { writer: 'next' });
 });
 
 test('10 concurrent promotions: all 10 recorded, none lost, the pointer matches the last', async () => {

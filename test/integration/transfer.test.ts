@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Client } from '@temporalio/client';
-import { REPO_ROOT, runTl, serverHeartbeat, startWorker, temporalClient, testConfig, testEnv, testStore, waitFor, waitForTraining, type WorkerProcess } from './harness';
+import { REPO_ROOT, runTl, serverHeartbeat, startWorker, temporalClient, testConfig, testEnv, testStore, waitFor, waitForTraining, type WorkerProcess, readJson } from './harness';
 import { transferKeys } from '../../lib/transfer';
 import { type TransferRunResult, TRANSFER_DEFAULTS } from '../../contracts';
 import type { TransferReport } from '../../lib/report/transfer';
@@ -52,7 +52,7 @@ test('both methods on hymenoptera, a cached rerun, and predictions', { skip }, a
   assert.match(r.stdout, /finetune\s+held-out accuracy [\d.]+% \(selection [\d.]+%, with TTA [\d.]+%\)/);
 
   const store = testStore(config);
-  const report = await store.getJson<TransferReport>(transferKeys(id).reportJson);
+  const report = await readJson<TransferReport>(store, transferKeys(id).reportJson);
   assert.equal(report.dataset.heldOutSplit, 'val');
   assert.equal(report.dataset.counts.train, 244);
   assert.equal(report.dataset.counts.val, 153);
@@ -103,7 +103,7 @@ test('both methods on hymenoptera, a cached rerun, and predictions', { skip }, a
   // Same inputs again: ingestion and feature extraction are cached, and the report says why.
   const again = await runTl([...args, '--method', 'features', '--id', `test-transfer-${stamp}-b`, '--wait'], env);
   assert.equal(again.code, 0, again.stdout + again.stderr);
-  const second = await store.getJson<TransferReport>(transferKeys(`test-transfer-${stamp}-b`).reportJson);
+  const second = await readJson<TransferReport>(store, transferKeys(`test-transfer-${stamp}-b`).reportJson);
   const cache = Object.fromEntries(second.cache.map((c) => [c.step, c]));
   assert.equal(cache.ingest.cached, true, cache.ingest.reason);
   assert.equal(cache.extract.cached, true, cache.extract.reason);
@@ -140,7 +140,7 @@ test('killing the GPU-queue worker during fine-tuning resumes from the checkpoin
   workers.push(await startWorker(env, 'gpu'));
   const result = (await handle.result()) as TransferRunResult;
   assert.equal(result.chosenMethod, 'finetune');
-  const report = await testStore(config).getJson<TransferReport>(transferKeys(id).reportJson);
+  const report = await readJson<TransferReport>(testStore(config), transferKeys(id).reportJson);
   const finetune = report.methods[0];
   assert.match(finetune.resumedFrom ?? '', /^stage 1, epoch [1-3]$/);
   assert.equal(finetune.stages![0].history.length, 4, 'every epoch of stage 1 is recorded once');
