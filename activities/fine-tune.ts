@@ -23,7 +23,7 @@ import { loadWeights, saveWeights } from '../lib/training/weights';
 import { s3ModelIO } from '../lib/tf/s3-model-io';
 import { predictionMetadata, transferKeys } from '../lib/transfer';
 import { failFastOnBadInput } from './errors';
-import { boundaryRecorder, heartbeatProgress } from './progress';
+import { boundaryRecorder, heartbeatProgress, resumeCheckpoint } from './progress';
 import { epochFraction, type ProgressBeat } from '../lib/progress';
 
 export interface FineTuneInput {
@@ -74,15 +74,6 @@ const resumeSchema = z.object({
     .nullable(),
 });
 
-/** The checkpoint in the last heartbeat of a previous attempt, checked; a malformed one is logged and ignored. */
-function resumeFrom(ctx: Context): Checkpoint | null {
-  const details: unknown = ctx.info.heartbeatDetails;
-  if (details === undefined || details === null) return null;
-  const parsed = resumeSchema.safeParse(details);
-  if (parsed.success) return parsed.data.checkpoint;
-  ctx.log.warn('ignoring a malformed checkpoint in the last heartbeat: fine-tuning starts afresh', { problem: parsed.error.issues[0]?.message });
-  return null;
-}
 
 export function fineTuneActivity(deps: ActivityDeps) {
   return async function fineTune(input: FineTuneInput): Promise<MethodResult> {
@@ -106,7 +97,7 @@ export function fineTuneActivity(deps: ActivityDeps) {
       const model = buildFineTuneModel(backbone.body, numClasses, { seed: options.seed, warmStart });
       const prepare = (images: Uint8Array, n: number) => preprocessImages(backbone.spec, images, n);
 
-      const resume = resumeFrom(ctx);
+      const resume = resumeCheckpoint(resumeSchema, 'fine-tuning');
       let checkpoint = resume;
       const records: StageRecord[] = resume ? resume.stages.slice(0, resume.stage) : [];
       const recordBoundary = boundaryRecorder(input.recordEverySeconds);

@@ -5,6 +5,7 @@
 import { Context } from '@temporalio/activity';
 import { recordProgressSignal } from '../contracts/signals';
 import { type StepProgress, RECORD_EVERY_SECONDS } from '../contracts';
+import type { z } from 'zod';
 import { type ProgressBeat } from '../lib/progress';
 
 /** Heartbeats the activity's progress, with any fields of its own (a checkpoint to resume from). */
@@ -33,4 +34,18 @@ export function boundaryRecorder(everySeconds = RECORD_EVERY_SECONDS): (progress
         /* a record is advisory: the heartbeats carry the same numbers */
       });
   };
+}
+
+/**
+ * The checkpoint a previous attempt named in its last heartbeat, checked against its schema. A
+ * malformed one (written by another version, say) is logged and ignored: the step starts afresh.
+ */
+export function resumeCheckpoint<T>(schema: z.ZodType<{ checkpoint: T | null }>, step: string): T | null {
+  const ctx = Context.current();
+  const details: unknown = ctx.info.heartbeatDetails;
+  if (details === undefined || details === null) return null;
+  const parsed = schema.safeParse(details);
+  if (parsed.success) return parsed.data.checkpoint;
+  ctx.log.warn(`ignoring a malformed checkpoint in the last heartbeat: ${step} starts afresh`, { problem: parsed.error.issues[0]?.message });
+  return null;
 }

@@ -13,7 +13,7 @@ import { flipAndShiftInPlace } from '../lib/training/augment';
 import { s3ModelIO } from '../lib/tf/s3-model-io';
 import { predictSplit } from '../lib/models/inference';
 import { failFastOnBadInput } from './errors';
-import { boundaryRecorder, heartbeatProgress } from './progress';
+import { boundaryRecorder, heartbeatProgress, resumeCheckpoint } from './progress';
 import { epochFraction, type ProgressBeat } from '../lib/progress';
 
 /** What each heartbeat carries: live progress, and `checkpoint`, what a retry resumes from. */
@@ -38,7 +38,7 @@ export function trainLabCnnActivity(deps: ActivityDeps) {
       const data = await loadSplit(store, manifest, 'train');
       const split = trainValidationSplit(data.count, options);
 
-      const previous = resumeFrom(ctx);
+      const previous = resumeCheckpoint(resumeSchema, 'training');
       let model: tf.LayersModel;
       let history: EpochRecord[] = [];
       if (previous) {
@@ -102,14 +102,4 @@ export function trainLabCnnActivity(deps: ActivityDeps) {
       };
     });
   };
-}
-
-/** The checkpoint in the last heartbeat of a previous attempt, checked; a malformed one is logged and ignored. */
-function resumeFrom(ctx: Context): TrainHeartbeat['checkpoint'] {
-  const details: unknown = ctx.info.heartbeatDetails;
-  if (details === undefined || details === null) return null;
-  const parsed = resumeSchema.safeParse(details);
-  if (parsed.success) return parsed.data.checkpoint;
-  ctx.log.warn('ignoring a malformed checkpoint in the last heartbeat: training starts afresh', { problem: parsed.error.issues[0]?.message });
-  return null;
 }

@@ -2,7 +2,7 @@
 import type { ClassificationMetrics } from '../metrics';
 import { LAB_CNN_STEPS, runKeys, type EpochRecord, type EvaluateInput } from '../../contracts';
 import type { MisclassifiedImage } from './gallery';
-import { joinStepTimings, type CacheDecision, type StepTiming } from './run-details';
+import { joinStepTimings, type CacheDecision, type EvaluationFacts, type StepTiming } from './run-details';
 
 export interface LayerRow {
   layer: string;
@@ -40,19 +40,12 @@ export interface RunReport {
 }
 
 /** What the evaluate activity measured and read, besides the run's own input. */
-export interface LabCnnEvaluation {
+export interface LabCnnEvaluation extends EvaluationFacts {
   input: EvaluateInput;
   dataset: { name: string; classNames: string[] };
   test: ClassificationMetrics & { loss: number; imagesPerSecond: number };
   misclassified: MisclassifiedImage[];
   layers: LayerRow[];
-  /** The evaluating worker's environment rows (backend, library versions, cores). */
-  environment: Record<string, string | number>;
-  /** The backend the evaluation ran on. */
-  backend: string;
-  /** Seconds the evaluate activity has run so far (the report's own writing is not counted). */
-  evaluateSeconds: number;
-  createdAt: string;
 }
 
 /** The lab-CNN report document: a pure function of the run's results. */

@@ -53,3 +53,14 @@ export function joinStepTimings(
       ...(worker[step]?.breakdown ? { breakdown: worker[step]!.breakdown } : {}),
     }));
 }
+
+/** What every evaluate activity knows about itself when it builds its report. */
+export interface EvaluationFacts {
+  /** The evaluating worker's environment rows (backend, library versions, cores). */
+  environment: Record<string, string | number>;
+  /** The backend the evaluation ran on. */
+  backend: string;
+  /** Seconds the evaluate activity has run so far (the report's own writing is not counted). */
+  evaluateSeconds: number;
+  createdAt: string;
+}

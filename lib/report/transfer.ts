@@ -1,32 +1,19 @@
 // The transfer-learning report document (report.json): both methods side by side, and the
 // choice; and how it is built from the run's results.
 import type { ClassificationMetrics } from '../metrics';
-import { TRANSFER_STEPS, type BackboneInfo, type EvaluateTransferInput, type FeatureShard, type MethodResult, type StageRecord, type TransferRunResult } from '../../contracts';
+import { TRANSFER_STEPS, type BackboneInfo, type EvaluateTransferInput, type FeatureShard, type MethodResult, type TransferRunResult } from '../../contracts';
 import type { DatasetManifest } from '../data/dataset';
 import { featurePrefix } from '../data/features';
-import { joinStepTimings, type CacheDecision, type StepTiming } from './run-details';
+import { joinStepTimings, type CacheDecision, type EvaluationFacts, type StepTiming } from './run-details';
 
-export interface MethodReport {
-  method: 'features' | 'finetune';
+/** A method's section of the report: what its training returned, plus how it scored held out. */
+export interface MethodReport
+  extends Pick<MethodResult, 'method' | 'selectionAccuracy' | 'trainSeconds' | 'imagesPerSecond' | 'l2Grid' | 'l2Selection' | 'chosenL2' | 'stages' | 'stagePlan' | 'resumedFrom'> {
   label: string; // "Feature extraction + logistic regression", "Fine-tuning"
   modelKey: string;
   heldOut: ClassificationMetrics & { split: string; loss?: number };
   /** The same held-out images with test-time augmentation (lib/models/tta.ts), when asked for. */
   heldOutTta?: { accuracy: number; macroF1: number; loss: number; views: number };
-  selectionAccuracy: number; // on the held-back part of train, used for choices (L2, early stopping)
-  trainSeconds: number;
-  imagesPerSecond: number;
-  /** L2 grid for the LR head: l2 → selection accuracy. */
-  /** With cross-validation: fold means, plus each fold's accuracy and their spread. */
-  l2Grid?: { l2: number; valAccuracy: number; valLoss: number; spread?: number; foldAccuracies?: number[] }[];
-  /** How λ was chosen, when not on the held-back slice (e.g. "5-fold stratified cross-validation on 244 training images"). */
-  l2Selection?: string;
-  chosenL2?: number;
-  stages?: StageRecord[];
-  /** Why these stages, when they were chosen from the data size (no --stages). */
-  stagePlan?: string;
-  /** Set when a retried fine-tuning attempt resumed from a checkpoint. */
-  resumedFrom?: string;
   /** Up to ~24 misclassified held-out images: source path, true and predicted class. */
   misclassified: { path: string; trueClass: string; predictedClass: string; probability: number }[];
 }
@@ -89,18 +76,12 @@ export function buildMethodReport(method: MethodResult, scores: HeldOutScores): 
 }
 
 /** What the evaluate activity measured and read, besides the run's own input. */
-export interface TransferEvaluation {
+export interface TransferEvaluation extends EvaluationFacts {
   input: EvaluateTransferInput;
   manifest: Pick<DatasetManifest, 'name' | 'classNames' | 'splits' | 'quality'>;
   heldOutSplit: string;
   methods: MethodReport[];
   chosen: TransferReport['chosen'];
-  /** The evaluating worker's environment rows (backend, library versions, cores). */
-  environment: Record<string, string | number>;
-  backend: string;
-  /** Seconds the evaluate activity has run so far (the report's own writing is not counted). */
-  evaluateSeconds: number;
-  createdAt: string;
 }
 
 /** The transfer report document: a pure function of the run's results. */
