@@ -4,6 +4,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { z } from 'zod';
+import { BadInputError } from './errors';
 
 const hostPort = z
   .string()
@@ -100,7 +101,7 @@ export interface Config {
   workDir: string;
 }
 
-export class ConfigError extends Error {
+export class ConfigError extends BadInputError {
   constructor(message: string) {
     super(message);
     this.name = 'ConfigError';

@@ -13,6 +13,7 @@ import { ArtifactStore, InvalidKeyError, NotFoundError, PreconditionFailedError,
 import type { RunReport } from '../report/lab-cnn';
 import type { TransferReport } from '../report/transfer-types';
 import { type PromotionDecision, runKeys } from '../../contracts';
+import { BadInputError } from '../errors';
 
 /** A model version the registry can point at: a run's chosen model and how it scored. */
 export interface ModelEntry {
@@ -76,7 +77,7 @@ export class ModelNameError extends InvalidKeyError {
 }
 
 /** Unknown model names and runs, and requests the registry's state rules out: the caller's mistake. */
-export class RegistryError extends Error {
+export class RegistryError extends BadInputError {
   constructor(message: string) {
     super(message);
     this.name = 'RegistryError';

@@ -8,8 +8,9 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { ArtifactStore } from '../store/store';
+import { BadInputError } from '../errors';
 
-export class ModelFormatError extends Error {
+export class ModelFormatError extends BadInputError {
   constructor(model: string, problem: string) {
     super(`model ${model}: ${problem}`);
     this.name = 'ModelFormatError';
