@@ -22,7 +22,7 @@ import * as path from 'node:path';
 import { type Config, credentialsFile } from '../lib/config';
 import type { TemporalConnectionOptions } from '../temporal/connection';
 import { certificatePaths, ensureStackCertificates } from './tls';
-import { ensureInstalled, type GoTool, TOOLS } from './install';
+import { ensureInstalled, type GoTool, stackBinDir, TOOLS } from './install';
 import { ensureSearchAttributes } from './search-attributes';
 import { bucketExists, ensureBucket, type Probe, probeHttp, probeTemporal, type S3Target } from './probes';
 import {
@@ -84,7 +84,7 @@ interface Layout {
 }
 
 function layout(stateDir: string): Layout {
-  const binDir = path.join(stateDir, 'bin');
+  const binDir = stackBinDir(stateDir);
   return {
     binDir,
     temporalBin: path.join(binDir, 'temporal'),
