@@ -170,7 +170,7 @@ export async function readModelArtifacts(reader: ModelReader): Promise<LoadedArt
       generatedBy: json.generatedBy,
       convertedBy: json.convertedBy,
       trainingConfig: json.trainingConfig,
-      userDefinedMetadata: json.userDefinedMetadata as {} | undefined,
+      userDefinedMetadata: json.userDefinedMetadata as tf.io.ModelArtifacts['userDefinedMetadata'],
       weightSpecs,
       weightData: weightData.buffer as ArrayBuffer,
     },
