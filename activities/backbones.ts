@@ -4,6 +4,15 @@
 import type { ArtifactStore } from '../lib/store/store';
 import { loadBackbone, type Backbone, type Scaling } from '../lib/models/backbone';
 import type { BackboneInfo } from '../contracts';
+import { ModelFormatError } from '../lib/tf/model-io';
+
+/** A backbone whose weights are not the ones its hash names: a ModelFormatError with its own wording. */
+export class BackboneHashError extends ModelFormatError {
+  constructor(message: string) {
+    super('', '');
+    this.message = message;
+  }
+}
 
 const loaded = new Map<string, Promise<Backbone>>();
 

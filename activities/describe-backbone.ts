@@ -5,20 +5,17 @@
 import type { ActivityDeps } from './deps';
 import type { BackboneInfo } from '../contracts';
 import { backboneSource, isBackboneName, readBackbone } from '../lib/store/backbone-registry';
-import { failFastOnBadInput } from './errors';
-import { backboneInfo, cachedBackbone } from './backbones';
+import { BackboneHashError, backboneInfo, cachedBackbone } from './backbones';
 
 export function describeBackboneActivity(deps: ActivityDeps) {
   return async function describeBackbone(input: { backbone: string; cutLayer?: string }): Promise<BackboneInfo> {
-    return failFastOnBadInput(async () => {
-      const { store } = deps();
-      if (!isBackboneName(input.backbone)) return backboneInfo(await cachedBackbone(store, input.backbone, input.cutLayer));
-      const record = await readBackbone(store, input.backbone);
-      const loaded = await cachedBackbone(store, backboneSource(store, record), input.cutLayer ?? record.cutLayer, record.scaling);
-      if (loaded.spec.sha256 !== record.sha256) {
-        throw Object.assign(new Error(`backbone ${record.name}: the stored model's hash ${loaded.spec.sha256} is not the recorded ${record.sha256}`), { name: 'ModelFormatError' });
-      }
-      return { ...backboneInfo(loaded), name: record.name };
-    });
+    const { store } = deps();
+    if (!isBackboneName(input.backbone)) return backboneInfo(await cachedBackbone(store, input.backbone, input.cutLayer));
+    const record = await readBackbone(store, input.backbone);
+    const loaded = await cachedBackbone(store, backboneSource(store, record), input.cutLayer ?? record.cutLayer, record.scaling);
+    if (loaded.spec.sha256 !== record.sha256) {
+      throw new BackboneHashError(`backbone ${record.name}: the stored model's hash ${loaded.spec.sha256} is not the recorded ${record.sha256}`);
+    }
+    return { ...backboneInfo(loaded), name: record.name };
   };
 }

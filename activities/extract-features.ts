@@ -6,9 +6,8 @@ import type { BackboneInfo, FeatureShard } from '../contracts';
 import { loadManifest } from '../lib/data/dataset';
 import { extractFeatures } from '../lib/models/backbone';
 import { featureKey } from '../lib/data/features';
-import { failFastOnBadInput } from './errors';
 import { heartbeatProgress } from './progress';
-import { cachedBackbone } from './backbones';
+import { BackboneHashError, cachedBackbone } from './backbones';
 
 const BATCH = 32;
 
@@ -22,35 +21,33 @@ export function extractFeaturesActivities(deps: ActivityDeps) {
     },
 
     async extractFeatures(input: { manifestKey: string; split: string; shardIndex: number; backbone: BackboneInfo }): Promise<FeatureShard> {
-      return failFastOnBadInput(async () => {
-        const started = Date.now();
-        const seconds = () => (Date.now() - started) / 1000;
-        const { store, backend } = deps();
-        const key = featureKey(input.manifestKey, input.backbone, input.split, input.shardIndex);
-        const manifest = await loadManifest(store, input.manifestKey);
-        const shard = manifest.splits[input.split].shards[input.shardIndex];
-        const result = { split: input.split, count: shard.count, features: key, labels: shard.labels.key };
-        if (await store.head(key)) return { ...result, cached: true, seconds: seconds() };
+      const started = Date.now();
+      const seconds = () => (Date.now() - started) / 1000;
+      const { store, backend } = deps();
+      const key = featureKey(input.manifestKey, input.backbone, input.split, input.shardIndex);
+      const manifest = await loadManifest(store, input.manifestKey);
+      const shard = manifest.splits[input.split].shards[input.shardIndex];
+      const result = { split: input.split, count: shard.count, features: key, labels: shard.labels.key };
+      if (await store.head(key)) return { ...result, cached: true, seconds: seconds() };
 
-        const backbone = await cachedBackbone(store, input.backbone.source, input.backbone.cutLayer, input.backbone.scaling);
-        if (backbone.spec.sha256 !== input.backbone.sha256) {
-          throw Object.assign(new Error(`backbone ${input.backbone.source} changed during the run (hash ${backbone.spec.sha256}, expected ${input.backbone.sha256})`), { name: 'ModelFormatError' });
-        }
-        let mark = Date.now();
-        const lap = () => {
-          const s = (Date.now() - mark) / 1000;
-          mark = Date.now();
-          return s;
-        };
-        const images = await store.getBytes(shard.images.key);
-        const readSeconds = lap();
-        const features = await extractFeatures(backbone, images, BATCH, (done, of) =>
-          heartbeatProgress({ step: 'extract', message: `${input.split} shard ${input.shardIndex}`, done, total: of, fraction: done / of }),
-        );
-        const computeSeconds = lap();
-        await store.putBytes(key, new Uint8Array(features.buffer));
-        return { ...result, cached: false, seconds: seconds(), backend, profile: { readSeconds, computeSeconds, writeSeconds: lap() } };
-      });
+      const backbone = await cachedBackbone(store, input.backbone.source, input.backbone.cutLayer, input.backbone.scaling);
+      if (backbone.spec.sha256 !== input.backbone.sha256) {
+        throw new BackboneHashError(`backbone ${input.backbone.source} changed during the run (hash ${backbone.spec.sha256}, expected ${input.backbone.sha256})`);
+      }
+      let mark = Date.now();
+      const lap = () => {
+        const s = (Date.now() - mark) / 1000;
+        mark = Date.now();
+        return s;
+      };
+      const images = await store.getBytes(shard.images.key);
+      const readSeconds = lap();
+      const features = await extractFeatures(backbone, images, BATCH, (done, of) =>
+        heartbeatProgress({ step: 'extract', message: `${input.split} shard ${input.shardIndex}`, done, total: of, fraction: done / of }),
+      );
+      const computeSeconds = lap();
+      await store.putBytes(key, new Uint8Array(features.buffer));
+      return { ...result, cached: false, seconds: seconds(), backend, profile: { readSeconds, computeSeconds, writeSeconds: lap() } };
     },
   };
 }

@@ -16,10 +16,11 @@ import type { IngestResult } from '../contracts';
 import { type ArtifactStore, sha256Hex } from '../lib/store/store';
 import { DATASET_FORMAT, seededPermutation, storeManifest, type DatasetManifest, type ShardRef, type SplitManifest } from '../lib/data/dataset';
 import { materializeImageSource } from '../lib/data/images/source';
-import { SPLITS, mapLimit, scanImageFolder, byCodePoint, type ImageFolderScan, type ScannedFile, type Split } from '../lib/data/images/scan';
+import pLimit from 'p-limit';
+import { SPLITS, scanImageFolder, byCodePoint, type ImageFolderScan, type ScannedFile, type Split } from '../lib/data/images/scan';
 import { DECODER_VERSION, ImageRejectedError, channelsOf, imageToTensorBytes } from '../lib/data/images/decode';
-import { failFastOnBadInput } from './errors';
 import { heartbeatProgress } from './progress';
+import { BadInputError } from '../lib/errors';
 
 export interface ImageIngestOptions {
   /** Local directory, s3://<bucket>/<prefix>, or a .zip / .tar.gz / .tgz file. */
@@ -67,7 +68,7 @@ export interface IngestEnv {
   heartbeat: (details: { message: string; done?: number; total?: number }) => void;
 }
 
-export class ImageIngestError extends Error {
+export class ImageIngestError extends BadInputError {
   constructor(message: string) {
     super(message);
     this.name = 'ImageIngestError';
@@ -182,11 +183,16 @@ export async function planImageDatasetCore(env: IngestEnv, input: ImageIngestOpt
     // Raw bytes go to S3 once per distinct content, so shard steps on any machine can read them.
     const distinct = [...new Map(files.map((f) => [f.sha256, f])).values()];
     let uploaded = 0;
-    await mapLimit(distinct, UPLOAD_CONCURRENCY, async (f) => {
-      const stored = await store.putContent(RAW_PREFIX, await fs.promises.readFile(path.join(source.root, f.path)));
-      if (stored.sha256 !== f.sha256) throw new ImageIngestError(`${f.path} changed while it was being ingested; run again`);
-      heartbeat({ message: `uploading raw files`, done: ++uploaded, total: distinct.length });
-    });
+    const uploads = pLimit(UPLOAD_CONCURRENCY);
+    await Promise.all(
+      distinct.map((f) =>
+        uploads(async () => {
+          const stored = await store.putContent(RAW_PREFIX, await fs.promises.readFile(path.join(source.root, f.path)));
+          if (stored.sha256 !== f.sha256) throw new ImageIngestError(`${f.path} changed while it was being ingested; run again`);
+          heartbeat({ message: `uploading raw files`, done: ++uploaded, total: distinct.length });
+        }),
+      ),
+    );
 
     const plan: ImagePlan = {
       format: PLAN_FORMAT,
@@ -230,22 +236,27 @@ export async function ingestImageShardCore(env: IngestEnv, input: { planKey: str
   // Identical files in one shard are decoded once.
   const decoded = new Map<string, Promise<Uint8Array | ImageRejectedError>>();
   let done = 0;
-  const results = await mapLimit(files, DECODE_CONCURRENCY, async (f) => {
-    if (!decoded.has(f.sha256)) {
-      decoded.set(
-        f.sha256,
-        store.getBytes(rawKeyOf(f.sha256)).then((bytes) =>
-          imageToTensorBytes(bytes, { size: imageSize, colorMode, resize, maxPixels }).catch((err: unknown) => {
-            if (err instanceof ImageRejectedError) return err; // listed, never fatal
-            throw err;
-          }),
-        ),
-      );
-    }
-    const out = await decoded.get(f.sha256)!;
-    heartbeat({ message: `shard ${input.shardIndex}: decoding`, done: ++done, total: files.length });
-    return out;
-  });
+  const decodes = pLimit(DECODE_CONCURRENCY);
+  const results = await Promise.all(
+    files.map((f) =>
+      decodes(async () => {
+        if (!decoded.has(f.sha256)) {
+          decoded.set(
+            f.sha256,
+            store.getBytes(rawKeyOf(f.sha256)).then((bytes) =>
+              imageToTensorBytes(bytes, { size: imageSize, colorMode, resize, maxPixels }).catch((err: unknown) => {
+                if (err instanceof ImageRejectedError) return err; // listed, never fatal
+                throw err;
+              }),
+            ),
+          );
+        }
+        const out = await decoded.get(f.sha256)!;
+        heartbeat({ message: `shard ${input.shardIndex}: decoding`, done: ++done, total: files.length });
+        return out;
+      }),
+    ),
+  );
 
   const kept: number[] = [];
   const rejected: ShardResult['rejected'] = [];
@@ -420,10 +431,8 @@ export function imageIngestActivities(deps: ActivityDeps) {
     };
   };
   return {
-    planImageDataset: (input: ImageIngestOptions): Promise<PlanResult> => failFastOnBadInput(() => planImageDatasetCore(env(), input)),
-    ingestImageShard: (input: { planKey: string; shardIndex: number }): Promise<ShardResult> =>
-      failFastOnBadInput(() => ingestImageShardCore(env(), input)),
-    finalizeImageDataset: (input: { planKey: string; shards: ShardResult[] }): Promise<FinalizeResult> =>
-      failFastOnBadInput(() => finalizeImageDatasetCore(env(), input)),
+    planImageDataset: (input: ImageIngestOptions): Promise<PlanResult> => planImageDatasetCore(env(), input),
+    ingestImageShard: (input: { planKey: string; shardIndex: number }): Promise<ShardResult> => ingestImageShardCore(env(), input),
+    finalizeImageDataset: (input: { planKey: string; shards: ShardResult[] }): Promise<FinalizeResult> => finalizeImageDatasetCore(env(), input),
   };
 }

@@ -12,7 +12,6 @@ import { meanImagesPerSecond, runEpochs } from '../lib/training/epochs';
 import { flipAndShiftInPlace } from '../lib/training/augment';
 import { s3ModelIO } from '../lib/tf/s3-model-io';
 import { predictSplit } from '../lib/models/inference';
-import { failFastOnBadInput } from './errors';
 import { boundaryRecorder, heartbeatProgress, resumeCheckpoint } from './progress';
 import { epochFraction, type ProgressBeat } from '../lib/progress';
 
@@ -28,78 +27,76 @@ const resumeSchema = z.object({
 
 export function trainLabCnnActivity(deps: ActivityDeps) {
   return async function trainLabCnn(input: TrainInput): Promise<TrainResult> {
-    return failFastOnBadInput(async () => {
-      const { store, backend } = deps();
-      const ctx = Context.current();
-      const { options } = input;
-      const keys = runKeys(input.runId);
-      const manifest = await loadManifest(store, input.manifestKey);
-      const numClasses = manifest.classNames.length;
-      const data = await loadSplit(store, manifest, 'train');
-      const split = trainValidationSplit(data.count, options);
+    const { store, backend } = deps();
+    const ctx = Context.current();
+    const { options } = input;
+    const keys = runKeys(input.runId);
+    const manifest = await loadManifest(store, input.manifestKey);
+    const numClasses = manifest.classNames.length;
+    const data = await loadSplit(store, manifest, 'train');
+    const split = trainValidationSplit(data.count, options);
 
-      const previous = resumeCheckpoint(resumeSchema, 'training');
-      let model: tf.LayersModel;
-      let history: EpochRecord[] = [];
-      if (previous) {
-        ctx.log.info('resuming from checkpoint', { epoch: previous.epoch, prefix: previous.prefix });
-        model = await tf.loadLayersModel(s3ModelIO(store, previous.prefix));
-        history = previous.history;
-      } else {
-        model = buildLabCnn(options.seed, numClasses);
-        model.compile({ optimizer: tf.train.adam(options.learningRate), loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
-      }
-      const resumedFromEpoch = previous ? previous.epoch : 0;
-      let checkpoint = previous;
-      const record = boundaryRecorder(input.recordEverySeconds);
-      const started = Date.now();
-      const [h, w, c] = data.imageShape;
-      const epochs = options.epochs;
+    const previous = resumeCheckpoint(resumeSchema, 'training');
+    let model: tf.LayersModel;
+    let history: EpochRecord[] = [];
+    if (previous) {
+      ctx.log.info('resuming from checkpoint', { epoch: previous.epoch, prefix: previous.prefix });
+      model = await tf.loadLayersModel(s3ModelIO(store, previous.prefix));
+      history = previous.history;
+    } else {
+      model = buildLabCnn(options.seed, numClasses);
+      model.compile({ optimizer: tf.train.adam(options.learningRate), loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
+    }
+    const resumedFromEpoch = previous ? previous.epoch : 0;
+    let checkpoint = previous;
+    const record = boundaryRecorder(input.recordEverySeconds);
+    const started = Date.now();
+    const [h, w, c] = data.imageShape;
+    const epochs = options.epochs;
 
-      const trained = await runEpochs({
-        model,
-        trainIndices: split.train,
-        batchSize: options.batchSize,
-        firstEpoch: resumedFromEpoch + 1,
-        lastEpoch: epochs,
-        seed: options.seed,
-        learningRate: (epoch) => options.learningRate * (options.learningRateDecay ?? 1) ** (epoch - 1),
-        makeBatch: (idx) => {
-          const batch = gatherBatch(data, idx, numClasses);
-          if (options.augment) flipAndShiftInPlace(batch.x, idx.length, h, w, options.seed * 7919 + idx[0], 0);
-          return { x: tf.tensor4d(batch.x, [idx.length, h, w, c]), y: tf.tensor2d(batch.y, [idx.length, numClasses]) };
-        },
-        validate: () => predictSplit(model, data, split.validation, numClasses),
-        onBatch: (p) => {
-          heartbeatProgress({ step: 'train', ...p, epochs, fraction: epochFraction(p.epoch, epochs, p.batch, p.batches) }, { checkpoint });
-          if (ctx.cancellationSignal.aborted) throw ctx.cancellationSignal.reason;
-        },
-        onEpochEnd: async (epoch) => {
-          history.push(epoch);
-          const prefix = keys.checkpoint(epoch.epoch);
-          await model.save(s3ModelIO(store, prefix), { includeOptimizer: true });
-          checkpoint = { epoch: epoch.epoch, prefix, history: [...history] };
-          const { loss, accuracy, valAccuracy, imagesPerSecond } = epoch;
-          const progress = { step: 'train', epoch: epoch.epoch, epochs, loss, accuracy, valAccuracy, imagesPerSecond, fraction: epoch.epoch / epochs };
-          heartbeatProgress(progress, { checkpoint } satisfies Omit<TrainHeartbeat, 'progress'>);
-          record(progress);
-          ctx.log.info('epoch done', { ...epoch });
-        },
-      });
-
-      await model.save(s3ModelIO(store, keys.model));
-      model.dispose();
-      const seconds = (Date.now() - started) / 1000;
-      return {
-        modelPrefix: keys.model,
-        history,
-        resumedFromEpoch,
-        trainCount: split.train.length,
-        validationCount: split.validation.length,
-        seconds,
-        imagesPerSecond: meanImagesPerSecond(trained, split.train.length),
-        backend,
-      };
+    const trained = await runEpochs({
+      model,
+      trainIndices: split.train,
+      batchSize: options.batchSize,
+      firstEpoch: resumedFromEpoch + 1,
+      lastEpoch: epochs,
+      seed: options.seed,
+      learningRate: (epoch) => options.learningRate * (options.learningRateDecay ?? 1) ** (epoch - 1),
+      makeBatch: (idx) => {
+        const batch = gatherBatch(data, idx, numClasses);
+        if (options.augment) flipAndShiftInPlace(batch.x, idx.length, h, w, options.seed * 7919 + idx[0], 0);
+        return { x: tf.tensor4d(batch.x, [idx.length, h, w, c]), y: tf.tensor2d(batch.y, [idx.length, numClasses]) };
+      },
+      validate: () => predictSplit(model, data, split.validation, numClasses),
+      onBatch: (p) => {
+        heartbeatProgress({ step: 'train', ...p, epochs, fraction: epochFraction(p.epoch, epochs, p.batch, p.batches) }, { checkpoint });
+        if (ctx.cancellationSignal.aborted) throw ctx.cancellationSignal.reason;
+      },
+      onEpochEnd: async (epoch) => {
+        history.push(epoch);
+        const prefix = keys.checkpoint(epoch.epoch);
+        await model.save(s3ModelIO(store, prefix), { includeOptimizer: true });
+        checkpoint = { epoch: epoch.epoch, prefix, history: [...history] };
+        const { loss, accuracy, valAccuracy, imagesPerSecond } = epoch;
+        const progress = { step: 'train', epoch: epoch.epoch, epochs, loss, accuracy, valAccuracy, imagesPerSecond, fraction: epoch.epoch / epochs };
+        heartbeatProgress(progress, { checkpoint } satisfies Omit<TrainHeartbeat, 'progress'>);
+        record(progress);
+        ctx.log.info('epoch done', { ...epoch });
+      },
     });
+
+    await model.save(s3ModelIO(store, keys.model));
+    model.dispose();
+    const seconds = (Date.now() - started) / 1000;
+    return {
+      modelPrefix: keys.model,
+      history,
+      resumedFromEpoch,
+      trainCount: split.train.length,
+      validationCount: split.validation.length,
+      seconds,
+      imagesPerSecond: meanImagesPerSecond(trained, split.train.length),
+      backend,
+    };
   };
 }

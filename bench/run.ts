@@ -18,7 +18,7 @@ import { loadBackbone } from '../lib/models/backbone';
 import { predictBatch } from '../lib/models/inference';
 import { applyStage, buildFineTuneModel, HEAD_LAYER_NAME } from '../lib/models/fine-tune';
 import { imageToTensorBytes } from '../lib/data/images/decode';
-import { mapLimit } from '../lib/data/images/scan';
+import pLimit from 'p-limit';
 import { runEpochs } from '../lib/training/epochs';
 
 const REPO = path.resolve(__dirname, '..', '..');
@@ -206,8 +206,11 @@ async function ingest(files: string[]): Promise<Measurement> {
   return measure(async () => {
     const chunk = Array.from({ length: 32 }, (_, i) => files[(cursor + i) % files.length]);
     cursor += 32;
-    await mapLimit(chunk, DECODE_CONCURRENCY, async (f) =>
-      imageToTensorBytes(await fs.promises.readFile(f), { size: [224, 224], colorMode: 'rgb', resize: 'cover', maxPixels: 50_000_000 }),
+    const limit = pLimit(DECODE_CONCURRENCY);
+    await Promise.all(
+      chunk.map((f) =>
+        limit(async () => imageToTensorBytes(await fs.promises.readFile(f), { size: [224, 224], colorMode: 'rgb', resize: 'cover', maxPixels: 50_000_000 })),
+      ),
     );
   }, 32);
 }

@@ -96,6 +96,16 @@ async function goInstall(tool: GoTool, binDir: string, log: InstallLog): Promise
   log(`${tool.name}: built in ${((Date.now() - started) / 1000).toFixed(0)} s`);
 }
 
+/** Where `tl stack up` keeps the server binaries of a state directory. */
+export function stackBinDir(stateDir: string): string {
+  return path.join(stateDir, 'bin');
+}
+
+/** Where `tool` is once installed in binDir. */
+export function installedPath(tool: GoTool, binDir: string): string {
+  return path.join(binDir, tool.name);
+}
+
 /**
  * Returns the absolute path of `tool` in binDir, installing it first if it is missing or was
  * built from another version. A binary of the same module version already built by `go install`
@@ -103,7 +113,7 @@ async function goInstall(tool: GoTool, binDir: string, log: InstallLog): Promise
  */
 export async function ensureInstalled(tool: GoTool, binDir: string, log: InstallLog): Promise<string> {
   fs.mkdirSync(binDir, { recursive: true, mode: 0o700 });
-  const dest = path.join(binDir, tool.name);
+  const dest = installedPath(tool, binDir);
   try {
     if (fs.existsSync(dest)) {
       const have = await builtVersion(dest, tool);

@@ -4,15 +4,16 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { z } from 'zod';
+import { BadInputError } from './errors';
 
 const hostPort = z
   .string()
-  .regex(/^[A-Za-z0-9.\-\[\]:]+:\d{1,5}$/, 'host:port, e.g. 127.0.0.1:7233');
+  .regex(/^[A-Za-z0-9.\-[\]:]+:\d{1,5}$/, 'host:port, e.g. 127.0.0.1:7233');
 const port = z.coerce.number().int().min(1).max(65535);
 const url = z.string().regex(/^https?:\/\/[^\s/]+(\/.*)?$/, 'an http(s) URL, e.g. http://127.0.0.1:9000');
 // S3 bucket naming rules (lowercase, digits, dots, hyphens; 3-63 characters).
-const bucket = z.string().regex(/^[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]$/, 'an S3 bucket name (3-63 chars of a-z 0-9 . -)');
-const queueName = z.string().regex(/^[A-Za-z0-9_.\-]{1,200}$/, 'a task-queue name (letters, digits, _ . -)');
+const bucket = z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'an S3 bucket name (3-63 chars of a-z 0-9 . -)');
+const queueName = z.string().regex(/^[A-Za-z0-9_.-]{1,200}$/, 'a task-queue name (letters, digits, _ . -)');
 const flag = z.enum(['1', '0', 'true', 'false', 'yes', 'no']).transform((v) => v === '1' || v === 'true' || v === 'yes');
 // Checked at start so a typo is reported against its variable, not as a TLS handshake error later.
 const readableFile = z.string().refine((p) => {
@@ -23,7 +24,7 @@ const readableFile = z.string().refine((p) => {
     return false;
   }
 }, 'the path of a readable file');
-const hostName = z.string().regex(/^[A-Za-z0-9.\-]{1,253}$/, 'a DNS host name, e.g. temporal.example.com');
+const hostName = z.string().regex(/^[A-Za-z0-9.-]{1,253}$/, 'a DNS host name, e.g. temporal.example.com');
 
 /** Every variable the code reads, with its default and meaning. The README table and docker-compose test read this. */
 export const ENV_VARS = {
@@ -100,7 +101,7 @@ export interface Config {
   workDir: string;
 }
 
-export class ConfigError extends Error {
+export class ConfigError extends BadInputError {
   constructor(message: string) {
     super(message);
     this.name = 'ConfigError';

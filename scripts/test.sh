@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The test suite: unit tests (no servers), then integration tests against the real
+# The test suite: lint (ESLint and madge), unit tests (no servers), workflow tests (stand-in activities), then integration tests against the real
 # Temporal dev server and MinIO that `tl stack up` installs and starts (among them the offline
 # GPU-worker bundle, built here and fine-tuning on webgpu over a software Vulkan driver), then a
 # headless-Chromium test of the Temporal Web UI (screenshot in test-output/).
@@ -7,7 +7,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+npm run --silent lint
 node bin/tl stack up
+# The workflows against stand-in activities, on a dev server of their own (the binary stack up installed).
+node --test --test-concurrency=1 dist/test/workflows/
 bash scripts/add-shipped-backbones.sh
 if [ -z "${TL_GPU_BUNDLE:-}" ]; then
   bash scripts/gpu-bundle.sh

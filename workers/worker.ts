@@ -7,6 +7,7 @@ import { ArtifactStore } from '../lib/store/store';
 import { backendSummary, describeBackend, initBackend, passedOver, type BackendCandidate, type BackendName } from '../lib/tf/backend';
 import { createActivities } from '../activities';
 import { connectWithDiagnosis, describeTemporalSecurity, temporalConnectionOptions } from '../temporal/connection';
+import { badInputInterceptors } from './bad-input';
 
 export type QueueKind = 'cpu' | 'gpu';
 /** What one worker serves: workflow tasks, activity tasks, or both. */
@@ -52,10 +53,13 @@ export async function createWorker(config: Config, queue: QueueKind, log: (line:
     connection,
     namespace: config.temporal.namespace,
     taskQueue,
-    ...(workflows
-      ? { workflowsPath: require.resolve('../workflows'), interceptors: { workflowModules: [require.resolve('../workflows/activity-summaries')] } }
-      : {}),
+    ...(workflows ? { workflowsPath: require.resolve('../workflows') } : {}),
     ...(backend ? { activities: createActivities(() => ({ config, store, backend: backendSummary(backend) })) } : {}),
+    interceptors: {
+      ...(workflows ? { workflowModules: [require.resolve('../workflows/activity-summaries')] } : {}),
+      // Every process that runs activities (cpu, gpu, the split worker's activities process) comes here.
+      ...(backend ? { activity: [badInputInterceptors] } : {}),
+    },
     maxConcurrentActivityTaskExecutions: 2,
     // On SIGTERM/SIGINT polling stops and running activities are cancelled at once: training loops
     // end at their next batch boundary after heartbeating their checkpoint, so a retry elsewhere

@@ -1,5 +1,5 @@
 // How activities are retried after a fault (a crashed worker, S3 or Temporal briefly away).
-// Bad input is not retried at all: activities fail it as non-retryable (activities/errors.ts).
+// Bad input is not retried at all: workers fail it as non-retryable (workers/bad-input.ts).
 import type { RetryPolicy } from '@temporalio/workflow';
 
 /** Backoff 1 s, 2 s, 4 s … capped at 30 s: eight attempts ride out about 90 s of outage. */

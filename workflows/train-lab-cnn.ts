@@ -1,7 +1,7 @@
 // Workflow `trainLabCnn`: ingest Fashion-MNIST → train the lab CNN → evaluate and report
 // → (when asked) compete for champion of a model name in the registry.
 // Only keys, options and metrics pass through here; the data stays in S3. Bad input
-// fails its activity as non-retryable (activities/errors.ts), so retries only cover faults.
+// fails its activity as non-retryable (workers/bad-input.ts), so retries only cover faults.
 import { proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { type LabCnnOptions, type LabCnnRunResult, type PromotionOptions, runIdFor, LAB_CNN_STEPS, runSteps, labCnnWork } from '../contracts';

@@ -1,6 +1,7 @@
 // Where the local stack keeps its files and which addresses it serves on.
 import * as path from 'node:path';
 import { type Config, credentialsFile } from '../../lib/config';
+import { stackBinDir } from '../install';
 
 export interface StackLog {
   (line: string): void;
@@ -50,7 +51,7 @@ export interface Layout {
 }
 
 export function layout(stateDir: string): Layout {
-  const binDir = path.join(stateDir, 'bin');
+  const binDir = stackBinDir(stateDir);
   return {
     binDir,
     temporalBin: path.join(binDir, 'temporal'),

@@ -1,8 +1,8 @@
 // The stored dataset format: uint8 image shards + label shards + a manifest that names them.
 // The manifest is stored under its own SHA-256, which is the dataset's identity.
+import pLimit from 'p-limit';
 import { z } from 'zod';
 import { type ArtifactStore, type StoredObject, sha256Hex, storedObjectSchema } from '../store/store';
-import { mapLimit } from '../map-limit';
 
 /** Shards a split's reader keeps in flight: enough to hide S3 latency, few enough to bound memory. */
 const SHARD_READS_IN_FLIGHT = 4;
@@ -100,14 +100,19 @@ export async function loadSplit(store: ArtifactStore, manifest: DatasetManifest,
   const offsets: number[] = [];
   entry.shards.reduce((offset, shard) => (offsets.push(offset), offset + shard.count), 0);
   // A few shards in flight, so one's download overlaps another's hash check and copy.
-  await mapLimit(entry.shards, SHARD_READS_IN_FLIGHT, async (shard, i) => {
-    const [img, lab] = await Promise.all([store.getBytes(shard.images.key), store.getBytes(shard.labels.key)]);
-    if (img.length !== shard.count * pixels || lab.length !== shard.count) {
-      throw new Error(`shard ${shard.images.key}: expected ${shard.count} images, found ${img.length / pixels} images and ${lab.length} labels`);
-    }
-    images.set(img, offsets[i] * pixels);
-    labels.set(lab, offsets[i]);
-  });
+  const limit = pLimit(SHARD_READS_IN_FLIGHT);
+  await Promise.all(
+    entry.shards.map((shard, i) =>
+      limit(async () => {
+        const [img, lab] = await Promise.all([store.getBytes(shard.images.key), store.getBytes(shard.labels.key)]);
+        if (img.length !== shard.count * pixels || lab.length !== shard.count) {
+          throw new Error(`shard ${shard.images.key}: expected ${shard.count} images, found ${img.length / pixels} images and ${lab.length} labels`);
+        }
+        images.set(img, offsets[i] * pixels);
+        labels.set(lab, offsets[i]);
+      }),
+    ),
+  );
   return { count: entry.count, imageShape: manifest.imageShape, images, labels };
 }
 

@@ -2,6 +2,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { type ArtifactStore, sha256Hex } from '../store/store';
+import { BadInputError } from '../errors';
 
 export const FASHION_MNIST_CLASSES = [
   'T-shirt/top',
@@ -51,7 +52,7 @@ export type FashionMnistSource =
   | { kind: 'url'; location: string }
   | { kind: 's3'; location: string };
 
-export class SourceError extends Error {
+export class SourceError extends BadInputError {
   constructor(message: string) {
     super(message);
     this.name = 'SourceError';

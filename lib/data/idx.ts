@@ -2,8 +2,9 @@
 // Format: 2 zero bytes, a type byte (0x08 = uint8), a dimension count, then one
 // big-endian uint32 per dimension, then the data in row-major order.
 import * as zlib from 'node:zlib';
+import { BadInputError } from '../errors';
 
-export class IdxFormatError extends Error {
+export class IdxFormatError extends BadInputError {
   constructor(readonly source: string, problem: string) {
     super(`${source}: ${problem}`);
     this.name = 'IdxFormatError';

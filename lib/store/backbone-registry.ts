@@ -9,8 +9,9 @@ import { z } from 'zod';
 import { ArtifactStore, NotFoundError, PreconditionFailedError } from './store';
 import { SCALINGS, loadBackboneFrom, readerForSource, type Scaling } from '../models/backbone';
 import { confineWeightsPath, readModelArtifacts, type ModelJson, type ModelReader } from '../tf/model-io';
+import { BadInputError } from '../errors';
 
-export class BackboneRegistryError extends Error {
+export class BackboneRegistryError extends BadInputError {
   constructor(message: string) {
     super(message);
     this.name = 'BackboneRegistryError';
@@ -63,7 +64,7 @@ const recordSchema = z.strictObject({
 export type BackboneRecord = z.infer<typeof recordSchema>;
 
 /** A stored record that does not parse: not the caller's mistake, so its own type. */
-export class BackboneRecordError extends Error {
+export class BackboneRecordError extends BadInputError {
   constructor(message: string) {
     super(message);
     this.name = 'BackboneRecordError';

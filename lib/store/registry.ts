@@ -12,6 +12,7 @@ import { randomBytes } from 'node:crypto';
 import { ArtifactStore, InvalidKeyError, NotFoundError, PreconditionFailedError, artifactKey } from './store';
 import { z } from 'zod';
 import { type PromotionDecision, runKeys } from '../../contracts';
+import { BadInputError } from '../errors';
 
 /** A model version the registry can point at: a run's chosen model and how it scored. */
 export interface ModelEntry {
@@ -135,7 +136,7 @@ export class ModelNameError extends InvalidKeyError {
 }
 
 /** Unknown model names and runs, and requests the registry's state rules out: the caller's mistake. */
-export class RegistryError extends Error {
+export class RegistryError extends BadInputError {
   constructor(message: string) {
     super(message);
     this.name = 'RegistryError';

@@ -22,22 +22,23 @@ import { Upload } from '@aws-sdk/lib-storage';
 import { z } from 'zod';
 import type { Config } from '../config';
 import { createS3Client, encryptionParams } from './s3-client';
+import { BadInputError } from '../errors';
 
-export class IntegrityError extends Error {
+export class IntegrityError extends BadInputError {
   constructor(readonly key: string, expected: string, actual: string) {
     super(`s3 object ${key}: SHA-256 mismatch (recorded ${expected}, read ${actual}); the object is corrupt`);
     this.name = 'IntegrityError';
   }
 }
 
-export class NotFoundError extends Error {
+export class NotFoundError extends BadInputError {
   constructor(readonly key: string) {
     super(`s3 object ${key} does not exist`);
     this.name = 'NotFoundError';
   }
 }
 
-export class InvalidKeyError extends Error {
+export class InvalidKeyError extends BadInputError {
   constructor(part: string, why: string) {
     super(`invalid S3 key part ${JSON.stringify(part)}: ${why}`);
     this.name = 'InvalidKeyError';

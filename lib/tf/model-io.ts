@@ -9,8 +9,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { z } from 'zod';
 import type { ArtifactStore } from '../store/store';
+import { BadInputError } from '../errors';
 
-export class ModelFormatError extends Error {
+export class ModelFormatError extends BadInputError {
   constructor(model: string, problem: string) {
     super(`model ${model}: ${problem}`);
     this.name = 'ModelFormatError';
@@ -170,7 +171,7 @@ export async function readModelArtifacts(reader: ModelReader): Promise<LoadedArt
       generatedBy: json.generatedBy,
       convertedBy: json.convertedBy,
       trainingConfig: json.trainingConfig,
-      userDefinedMetadata: json.userDefinedMetadata as {} | undefined,
+      userDefinedMetadata: json.userDefinedMetadata as tf.io.ModelArtifacts['userDefinedMetadata'],
       weightSpecs,
       weightData: weightData.buffer as ArrayBuffer,
     },

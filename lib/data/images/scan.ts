@@ -5,9 +5,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { seededPermutation } from '../dataset';
 import { sha256File, sha256Hex } from '../../store/store';
-import { mapLimit } from '../../map-limit';
-
-export { mapLimit };
+import pLimit from 'p-limit';
+import { BadInputError } from '../../errors';
 
 export type Split = 'train' | 'val' | 'test';
 export const SPLITS: readonly Split[] = ['train', 'val', 'test'];
@@ -38,7 +37,7 @@ export interface ImageFolderScan {
   skipped: { path: string; reason: string }[];
 }
 
-export class ImageFolderError extends Error {
+export class ImageFolderError extends BadInputError {
   constructor(message: string) {
     super(message);
     this.name = 'ImageFolderError';
@@ -130,11 +129,16 @@ export async function scanImageFolder(
   found.sort((a, b) => byCodePoint(a.path, b.path));
 
   let hashed = 0;
-  const hashes = await mapLimit(found, HASH_CONCURRENCY, async (f) => {
-    const h = await sha256File(path.join(realRoot, f.path));
-    if (++hashed % 200 === 0) opts.onProgress?.(`hashed ${hashed}/${found.length} files`);
-    return h;
-  });
+  const limit = pLimit(HASH_CONCURRENCY);
+  const hashes = await Promise.all(
+    found.map((f) =>
+      limit(async () => {
+        const h = await sha256File(path.join(realRoot, f.path));
+        if (++hashed % 200 === 0) opts.onProgress?.(`hashed ${hashed}/${found.length} files`);
+        return h;
+      }),
+    ),
+  );
   const files: ScannedFile[] = found.map((f, i) => ({
     path: f.path,
     split: f.split ?? 'train',

@@ -9,9 +9,11 @@ import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import * as tar from 'tar';
 import * as yauzl from 'yauzl';
 import type { ArtifactStore } from '../../store/store';
-import { isHidden, mapLimit } from './scan';
+import pLimit from 'p-limit';
+import { isHidden } from './scan';
+import { BadInputError } from '../../errors';
 
-export class ImageSourceError extends Error {
+export class ImageSourceError extends BadInputError {
   constructor(message: string) {
     super(message);
     this.name = 'ImageSourceError';
@@ -230,13 +232,18 @@ async function fromS3(spec: string, store: ArtifactStore, workDir: string, maxBy
   const dest = await scratchDir(workDir);
   try {
     let done = 0;
-    await mapLimit(objects, DOWNLOAD_CONCURRENCY, async (o) => {
-      const target = path.join(dest, o.rel);
-      await fs.promises.mkdir(path.dirname(target), { recursive: true });
-      const out = await store.s3.send(new GetObjectCommand({ Bucket: bucket, Key: o.key }));
-      await pipeline(out.Body as Readable, fs.createWriteStream(target));
-      if (++done % 100 === 0) progress(`downloaded ${done}/${objects.length} objects`);
-    });
+    const limit = pLimit(DOWNLOAD_CONCURRENCY);
+    await Promise.all(
+      objects.map((o) =>
+        limit(async () => {
+          const target = path.join(dest, o.rel);
+          await fs.promises.mkdir(path.dirname(target), { recursive: true });
+          const out = await store.s3.send(new GetObjectCommand({ Bucket: bucket, Key: o.key }));
+          await pipeline(out.Body as Readable, fs.createWriteStream(target));
+          if (++done % 100 === 0) progress(`downloaded ${done}/${objects.length} objects`);
+        }),
+      ),
+    );
     return { root: dest, kind: 's3', location: `s3://${bucket}/${prefix}`, cleanup: () => removeDir(dest) };
   } catch (err) {
     await removeDir(dest);
