@@ -99,7 +99,7 @@ const jsonBytes = (value: unknown): Buffer => Buffer.from(JSON.stringify(value, 
  * A stored JSON record that is not what its reader expects: not JSON, or not of the record's
  * shape. Retrying cannot fix it, so it names the key and the first problems found.
  */
-export class RecordFormatError extends Error {
+export class RecordFormatError extends BadInputError {
   constructor(key: string, what: string) {
     super(`${key}: ${what}`);
     this.name = 'RecordFormatError';

@@ -52,3 +52,8 @@ test('heartbeat progress: the step is required, a malformed field is dropped, no
   assert.equal(progressOfBeat('not a beat'), undefined);
   assert.equal(progressOfBeat(undefined), undefined);
 });
+
+test('a malformed record is bad input: retrying the activity cannot fix it', async () => {
+  const { BadInputError } = await import('../../lib/errors');
+  assert.ok(new RecordFormatError('k', 'x') instanceof BadInputError);
+});
