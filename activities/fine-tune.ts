@@ -4,11 +4,11 @@
 // checkpoint named in the last heartbeat. Each stage keeps its best epoch on the held-back
 // part of train, its starting weights counting as epoch 0, so a stage never ends worse
 // there than it began (lib/training/keep-best.ts).
+import { type FineTuneInput, type MethodResult, type StageRecord, type EpochRecord, type Stage, epochRecordSchema } from '../contracts';
 import { Context } from '@temporalio/activity';
 import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
 import type { ActivityDeps } from './deps';
-import { type BackboneInfo, type MethodResult, type TransferOptions, type StageRecord, type EpochRecord, type Stage, epochRecordSchema } from '../contracts';
 import { gatherImages, loadManifest, loadSplit, oneHot, trainValidationSplit } from '../lib/data/dataset';
 import { loadBackbone, preprocessImages, type Scaling } from '../lib/models/backbone';
 import { applyStage, buildFineTuneModel, HEAD_LAYER_NAME } from '../lib/models/fine-tune';
@@ -24,17 +24,6 @@ import { s3ModelIO } from '../lib/tf/s3-model-io';
 import { predictionMetadata, transferKeys } from '../lib/transfer';
 import { boundaryRecorder, heartbeatProgress, resumeCheckpoint } from './progress';
 import { epochFraction, type ProgressBeat } from '../lib/progress';
-
-export interface FineTuneInput {
-  runId: string;
-  manifestKey: string;
-  backbone: BackboneInfo;
-  options: TransferOptions;
-  /** Key of the logistic-regression head to start from, when the features method ran first. */
-  warmStartHead?: string;
-  /** Least seconds between the epoch records the activity sends its workflow (lib/progress.ts). */
-  recordEverySeconds?: number;
-}
 
 interface Checkpoint {
   stage: number; // index into the stages
@@ -72,7 +61,6 @@ const resumeSchema = z.object({
     })
     .nullable(),
 });
-
 
 export function fineTuneActivity(deps: ActivityDeps) {
   return async function fineTune(input: FineTuneInput): Promise<MethodResult> {

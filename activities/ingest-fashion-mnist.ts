@@ -2,10 +2,10 @@
 // source files map to the same manifest, and a second ingestion only reads a pointer.
 import { z } from 'zod';
 import type { ActivityDeps } from './deps';
-import type { IngestResult } from '../contracts';
+import { type IngestResult, type ShardRef } from '../contracts';
 import { gunzipIdx, parseImageLabelPair } from '../lib/data/idx';
 import { FASHION_MNIST_CLASSES, parseSource, readSourceFiles, CANONICAL_CONTENT_SHA256, type FashionMnistFile } from '../lib/data/fashion-mnist';
-import { DATASET_FORMAT, sourceFingerprint, storeManifest, type DatasetManifest, type ShardRef, type SplitManifest } from '../lib/data/dataset';
+import { DATASET_FORMAT, sourceFingerprint, storeManifest, type DatasetManifest, type SplitManifest } from '../lib/data/dataset';
 import { sha256Hex } from '../lib/store/store';
 import { heartbeatProgress } from './progress';
 

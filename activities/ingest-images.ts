@@ -6,60 +6,20 @@
 // Each step writes only content-addressed objects (or, last, the pointer), so a retry of any
 // step rewrites the same keys. The bodies are plain functions of (store, config, heartbeat);
 // the activity wrappers at the bottom add progress heartbeats and non-retryable bad-input errors.
+import { type ImageIngestOptions, type PlanResult, type ShardResult, type FinalizeResult } from '../contracts';
 import { availableParallelism } from 'node:os';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { z } from 'zod';
 import type { ActivityDeps } from './deps';
 import type { Config } from '../lib/config';
-import type { IngestResult } from '../contracts';
-import { type ArtifactStore, sha256Hex } from '../lib/store/store';
-import { DATASET_FORMAT, seededPermutation, storeManifest, type DatasetManifest, type ShardRef, type SplitManifest } from '../lib/data/dataset';
+import { type ArtifactStore } from '../lib/store/store';
+import { DATASET_FORMAT, storeManifest, type DatasetManifest, type SplitManifest } from '../lib/data/dataset';
 import { materializeImageSource } from '../lib/data/images/source';
 import pLimit from 'p-limit';
-import { SPLITS, scanImageFolder, byCodePoint, type ImageFolderScan, type ScannedFile, type Split } from '../lib/data/images/scan';
-import { DECODER_VERSION, ImageRejectedError, channelsOf, imageToTensorBytes } from '../lib/data/images/decode';
+import { SPLITS, scanImageFolder, byCodePoint } from '../lib/data/images/scan';
+import { ImageRejectedError, channelsOf, imageToTensorBytes } from '../lib/data/images/decode';
 import { heartbeatProgress } from './progress';
-import { BadInputError } from '../lib/errors';
-
-export interface ImageIngestOptions {
-  /** Local directory, s3://<bucket>/<prefix>, or a .zip / .tar.gz / .tgz file. */
-  data: string;
-  /** [height, width] of every stored image. */
-  imageSize: [number, number];
-  colorMode: 'rgb' | 'grayscale';
-  resize: 'cover' | 'contain' | 'fill';
-  seed: number;
-  /** Share of each class held out for validation when the folder has no split folders. */
-  validationFraction: number;
-  /** Images per shard: the unit of parallel decoding. */
-  shardSize: number;
-  /** Images with more pixels are rejected unread (decompression bombs). */
-  maxPixels: number;
-}
-
-export interface PlanResult {
-  cached: boolean;
-  cacheReason: string;
-  manifestKey?: string;
-  planKey: string;
-  shards: number;
-  files: number;
-  /** The dataset's identity: SHA-256 of its files, labels, splits, classes and preprocessing. */
-  datasetKey: string;
-  /** How long this activity ran, for the report's timings. */
-  seconds?: number;
-}
-
-export interface ShardResult {
-  shardIndex: number;
-  split: Split;
-  shard: ShardRef;
-  rejected: { path: string; reason: string }[];
-  seconds?: number;
-}
-
-export type FinalizeResult = IngestResult & { quality: { rejected: number; duplicates: number; crossSplit: number } };
+import { ImageIngestError, PLAN_FORMAT, PREFIX, RAW_PREFIX, checkShards, contentRefSchema, cutShards, datasetIdentity, datasetName, planSchema, rawKeyOf, refKeyOf, validateOptions, type ContentRef, type ImagePlan } from '../lib/data/images/plan';
 
 /** What the step bodies need; in a test `heartbeat` can be a no-op. */
 export interface IngestEnv {
@@ -68,82 +28,11 @@ export interface IngestEnv {
   heartbeat: (details: { message: string; done?: number; total?: number }) => void;
 }
 
-export class ImageIngestError extends BadInputError {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ImageIngestError';
-  }
-}
-
-const PREFIX = 'datasets/images';
-const RAW_PREFIX = 'datasets/raw';
-const PLAN_FORMAT = 'tl.image-plan/v1';
 /** Raw files are read whole into memory to upload and to decode; bigger ones are set aside. */
 const MAX_FILE_BYTES = 256 * 1024 ** 2;
-/** One shard's images are one S3 object held in memory. */
-const MAX_SHARD_BYTES = 1024 ** 3;
 const UPLOAD_CONCURRENCY = 8;
 /** sharp decodes on libuv's thread pool; a few more in flight than cores keeps it busy while S3 reads wait. */
 const DECODE_CONCURRENCY = Math.max(2, availableParallelism() + 2);
-
-/** Everything a shard or finalize step needs, stored content-addressed so steps on other machines can read it. */
-export interface ImagePlan {
-  format: typeof PLAN_FORMAT;
-  datasetKey: string;
-  options: ImageIngestOptions;
-  source: { kind: string; location: string };
-  layout: ImageFolderScan['layout'];
-  classNames: string[];
-  /** Files to decode, by path; shards refer to them by index. */
-  files: ScannedFile[];
-  shards: { split: Split; files: number[] }[];
-  skipped: ImageFolderScan['skipped'];
-  duplicates: ImageFolderScan['duplicates'];
-  crossSplit: ImageFolderScan['crossSplit'];
-}
-
-/** The pointer from a dataset identity to its manifest, written after everything it names. */
-interface ContentRef {
-  manifestKey: string;
-  datasetSha256: string;
-  planKey: string;
-  shards: number;
-}
-
-const sameContentSchema = z.object({ sha256: z.string(), paths: z.array(z.string()) });
-const splitSchema = z.enum(['train', 'val', 'test']);
-
-const planSchema: z.ZodType<ImagePlan> = z
-  .object({
-    format: z.literal(PLAN_FORMAT),
-    datasetKey: z.string(),
-    options: z.object({
-      data: z.string(),
-      imageSize: z.tuple([z.number().int().positive(), z.number().int().positive()]),
-      colorMode: z.enum(['rgb', 'grayscale']),
-      resize: z.enum(['cover', 'contain', 'fill']),
-      seed: z.number(),
-      validationFraction: z.number(),
-      shardSize: z.number().int().positive(),
-      maxPixels: z.number().positive(),
-    }),
-    source: z.object({ kind: z.string(), location: z.string() }),
-    layout: z.enum(['class/*', 'split/class/*']),
-    classNames: z.array(z.string()),
-    files: z.array(z.object({ path: z.string(), split: splitSchema, label: z.number().int().nonnegative(), sha256: z.string(), bytes: z.number() })),
-    shards: z.array(z.object({ split: splitSchema, files: z.array(z.number().int().nonnegative()) })),
-    skipped: z.array(z.object({ path: z.string(), reason: z.string() })),
-    duplicates: z.array(sameContentSchema),
-    crossSplit: z.array(sameContentSchema),
-  })
-  .describe(`image ingestion plan (${PLAN_FORMAT})`);
-
-const contentRefSchema: z.ZodType<ContentRef> = z
-  .object({ manifestKey: z.string(), datasetSha256: z.string(), planKey: z.string(), shards: z.number().int().nonnegative() })
-  .describe('dataset content pointer');
-
-const refKeyOf = (datasetKey: string) => `${PREFIX}/by-content/${datasetKey}.json`;
-const rawKeyOf = (sha256: string) => `${RAW_PREFIX}/${sha256}`;
 
 export async function planImageDatasetCore(env: IngestEnv, input: ImageIngestOptions): Promise<PlanResult> {
   const started = Date.now();
@@ -329,30 +218,6 @@ export async function finalizeImageDatasetCore(env: IngestEnv, input: { planKey:
   };
 }
 
-/**
- * Same files (by content), labels, splits, classes and preprocessing → same dataset. Paths, seed
- * and shard size are left out: they change neither which pixels are stored nor their labels.
- */
-function datasetIdentity(files: ScannedFile[], classNames: string[], o: ImageIngestOptions): string {
-  const entries = files.map((f) => `${f.sha256} ${f.label} ${f.split}`).sort(byCodePoint);
-  const preprocessing = { size: o.imageSize, colorMode: o.colorMode, resize: o.resize, maxPixels: o.maxPixels, decoder: DECODER_VERSION };
-  return sha256Hex(JSON.stringify({ format: DATASET_FORMAT, classNames, preprocessing, entries }));
-}
-
-/**
- * Each split is shuffled (seeded) before it is cut, so every shard is a fair sample of its split:
- * a loader that streams shards sees all classes in each one, not ants first and bees later.
- */
-function cutShards(files: ScannedFile[], o: ImageIngestOptions): ImagePlan['shards'] {
-  const shards: ImagePlan['shards'] = [];
-  for (const split of SPLITS) {
-    const indices = files.map((f, i) => (f.split === split ? i : -1)).filter((i) => i >= 0);
-    const order = Array.from(seededPermutation(indices.length, o.seed), (p) => indices[p]);
-    for (let start = 0; start < order.length; start += o.shardSize) shards.push({ split, files: order.slice(start, start + o.shardSize) });
-  }
-  return shards;
-}
-
 async function existingRef(store: ArtifactStore, datasetKey: string): Promise<ContentRef | undefined> {
   if (!(await store.head(refKeyOf(datasetKey)))) return undefined;
   const ref = await store.getJson(refKeyOf(datasetKey), contentRefSchema);
@@ -367,58 +232,6 @@ async function loadPlan(store: ArtifactStore, planKey: string): Promise<ImagePla
   const plan = await store.getJson(planKey, planSchema);
   if (plan.format !== PLAN_FORMAT) throw new ImageIngestError(`${planKey}: not an image-ingestion plan (format ${JSON.stringify(plan.format)})`);
   return plan;
-}
-
-/** Finalize trusts nothing it is handed: every shard of the plan exactly once, each from its split. */
-function checkShards(plan: ImagePlan, input: { planKey: string; shards: ShardResult[] }): ShardResult[] {
-  const byIndex: (ShardResult | undefined)[] = Array.from({ length: plan.shards.length }, () => undefined);
-  for (const r of input.shards) {
-    const expected = plan.shards[r.shardIndex];
-    if (!expected) throw new ImageIngestError(`shard ${r.shardIndex} is not in plan ${input.planKey} (${plan.shards.length} shards)`);
-    if (byIndex[r.shardIndex]) throw new ImageIngestError(`shard ${r.shardIndex} was handed to finalize twice`);
-    if (r.split !== expected.split) throw new ImageIngestError(`shard ${r.shardIndex} is a ${expected.split} shard, reported as ${r.split}`);
-    const planned = expected.files.map((i) => plan.files[i].path).sort(byCodePoint);
-    const reported = [...(r.shard.paths ?? []), ...r.rejected.map((x) => x.path)].sort(byCodePoint);
-    if (r.shard.paths?.length !== r.shard.count || reported.join('\n') !== planned.join('\n')) {
-      throw new ImageIngestError(`shard ${r.shardIndex}: its images and rejected files are not the ${planned.length} files the plan gave it`);
-    }
-    byIndex[r.shardIndex] = r;
-  }
-  const missing = byIndex.flatMap((r, i) => (r ? [] : [i]));
-  if (missing.length > 0) throw new ImageIngestError(`plan ${input.planKey}: no result for shard(s) ${missing.join(', ')}`);
-  return byIndex as ShardResult[];
-}
-
-function datasetName(location: string): string {
-  return path.posix.basename(location.replace(/\/+$/, '')).replace(/\.(zip|tar\.gz|tgz|tar)$/i, '') || location;
-}
-
-function validateOptions(o: ImageIngestOptions): ImageIngestOptions {
-  const bad = (what: string) => new ImageIngestError(`image ingestion: ${what}`);
-  if (typeof o.data !== 'string' || o.data.trim() === '') throw bad('data must name a folder, an archive or s3://bucket/prefix');
-  const size = o.imageSize;
-  if (!Array.isArray(size) || size.length !== 2 || !size.every((n) => Number.isInteger(n) && n >= 1 && n <= 4096)) {
-    throw bad(`imageSize must be [height, width] with whole numbers from 1 to 4096, got ${JSON.stringify(size)}`);
-  }
-  if (o.colorMode !== 'rgb' && o.colorMode !== 'grayscale') throw bad(`colorMode must be rgb or grayscale, got ${JSON.stringify(o.colorMode)}`);
-  if (!['cover', 'contain', 'fill'].includes(o.resize)) throw bad(`resize must be cover, contain or fill, got ${JSON.stringify(o.resize)}`);
-  if (!Number.isInteger(o.seed)) throw bad(`seed must be a whole number, got ${o.seed}`);
-  if (!(o.validationFraction >= 0 && o.validationFraction < 1)) throw bad(`validationFraction must be at least 0 and below 1, got ${o.validationFraction}`);
-  if (!Number.isInteger(o.maxPixels) || o.maxPixels < 1) throw bad(`maxPixels must be a positive whole number, got ${o.maxPixels}`);
-  if (!Number.isInteger(o.shardSize) || o.shardSize < 1) throw bad(`shardSize must be a positive whole number, got ${o.shardSize}`);
-  const shardBytes = o.shardSize * size[0] * size[1] * channelsOf(o.colorMode);
-  if (shardBytes > MAX_SHARD_BYTES) throw bad(`shardSize ${o.shardSize} makes ${shardBytes.toLocaleString('en-US')}-byte shards; at most ${MAX_SHARD_BYTES.toLocaleString('en-US')}`);
-  // Only the known fields, in a fixed order: the plan is content-addressed.
-  return {
-    data: o.data,
-    imageSize: [size[0], size[1]],
-    colorMode: o.colorMode,
-    resize: o.resize,
-    seed: o.seed,
-    validationFraction: o.validationFraction,
-    shardSize: o.shardSize,
-    maxPixels: o.maxPixels,
-  };
 }
 
 export function imageIngestActivities(deps: ActivityDeps) {

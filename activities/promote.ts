@@ -3,21 +3,14 @@
 // records the verdict in the registry (lib/store/registry.ts), promoted or not.
 // A retried attempt finds its verdict already recorded (request id `auto:<run id>`) and returns it;
 // a missing report or a refused request (RegistryError) fails for good (workers/bad-input.ts).
+import type { PromoteInput, PromotionDecision } from '../contracts';
 import type { ActivityDeps } from './deps';
-import type { PromotionDecision } from '../contracts';
 import { loadManifest, loadSplit } from '../lib/data/dataset';
 import { decidePromotion } from '../lib/store/promotion';
 import { commitEvent, entryFromReport, validModelName, type ModelEntry } from '../lib/store/registry';
 import { scoreStoredModel, type HeldOutResult } from '../lib/models/score';
 import { heartbeatProgress } from './progress';
 
-export interface PromoteInput {
-  runId: string;
-  modelName: string;
-  margin: number;
-  /** Who started the run: a user name, or `schedule:<name>`. */
-  requestedBy: string;
-}
 
 const sameList = (a: string[], b: string[]) => a.length === b.length && a.every((x, i) => x === b[i]);
 

@@ -2,9 +2,9 @@
 // frozen backbone's (cached) features, L2 chosen by k-fold cross-validation on train when it
 // is small (else on the held-back part of train); saved
 // as one tfjs model (body + head) that predicts straight from images.
+import type { TrainFeatureHeadInput, MethodResult } from '../contracts';
 import * as tf from '@tensorflow/tfjs';
 import type { ActivityDeps } from './deps';
-import type { BackboneInfo, FeatureShard, MethodResult, TransferOptions } from '../contracts';
 import { loadManifest, trainValidationSplit } from '../lib/data/dataset';
 import { loadFeatureSplit, selectRows } from '../lib/data/features';
 import { fitLogisticRegression, toLayersModel } from '../lib/models/logistic-regression';
@@ -13,14 +13,6 @@ import { CROSS_VALIDATION_BELOW, DEFAULT_FOLDS } from '../lib/training/cross-val
 import { s3ModelIO } from '../lib/tf/s3-model-io';
 import { transferKeys, predictionMetadata } from '../lib/transfer';
 import { cachedBackbone } from './backbones';
-
-export interface TrainFeatureHeadInput {
-  runId: string;
-  manifestKey: string;
-  backbone: BackboneInfo;
-  features: FeatureShard[];
-  options: TransferOptions;
-}
 
 export function trainFeatureHeadActivity(deps: ActivityDeps) {
   return async function trainFeatureHead(input: TrainFeatureHeadInput): Promise<MethodResult> {

@@ -2,6 +2,7 @@
 // queries, S3 key layouts, step lists and search attributes. Small JSON only. Nothing here
 // imports from the rest of the repository, tfjs, sharp or Node built-ins, so workflows, activities
 // and the CLI can all depend on it.
+export * from './ingest';
 export * from './keys';
 export * from './lab-cnn';
 export * from './progress';

@@ -21,3 +21,11 @@ export interface PromotionDecision {
   /** The registry event that recorded the decision. */
   seq: number;
 }
+
+export interface PromoteInput {
+  runId: string;
+  modelName: string;
+  margin: number;
+  /** Who started the run: a user name, or `schedule:<name>`. */
+  requestedBy: string;
+}

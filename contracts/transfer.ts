@@ -125,3 +125,22 @@ export interface EvaluateTransferInput {
   features: FeatureShard[];
   timings: Record<string, number>;
 }
+
+export interface FineTuneInput {
+  runId: string;
+  manifestKey: string;
+  backbone: BackboneInfo;
+  options: TransferOptions;
+  /** Key of the logistic-regression head to start from, when the features method ran first. */
+  warmStartHead?: string;
+  /** Least seconds between the epoch records the activity sends its workflow (lib/progress.ts). */
+  recordEverySeconds?: number;
+}
+
+export interface TrainFeatureHeadInput {
+  runId: string;
+  manifestKey: string;
+  backbone: BackboneInfo;
+  features: FeatureShard[];
+  options: TransferOptions;
+}

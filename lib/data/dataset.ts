@@ -1,21 +1,14 @@
 // The stored dataset format: uint8 image shards + label shards + a manifest that names them.
 // The manifest is stored under its own SHA-256, which is the dataset's identity.
+import type { ShardRef } from '../../contracts';
 import pLimit from 'p-limit';
 import { z } from 'zod';
-import { type ArtifactStore, type StoredObject, sha256Hex, storedObjectSchema } from '../store/store';
+import { type ArtifactStore, sha256Hex, storedObjectSchema } from '../store/store';
 
 /** Shards a split's reader keeps in flight: enough to hide S3 latency, few enough to bound memory. */
 const SHARD_READS_IN_FLIGHT = 4;
 
 export const DATASET_FORMAT = 'tl.dataset/v1';
-
-export interface ShardRef {
-  count: number;
-  images: StoredObject; // count × H × W × C uint8, row-major
-  labels: StoredObject; // count uint8
-  /** Source path of each image, in shard order (image-folder datasets). */
-  paths?: string[];
-}
 
 export interface SplitManifest {
   count: number;

@@ -3,6 +3,7 @@
 // completion of its multipart upload) succeeds, so a reader never sees half an object
 // under its final key; callers that publish several objects write the small pointer
 // object (manifest, model.json) last.
+import type { StoredObject } from '../../contracts';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -56,11 +57,6 @@ export class PreconditionFailedError extends Error {
 /** Condition for a write: `ifNoneMatch: '*'` creates only; `ifMatch` replaces only that version. */
 export type WriteCondition = { ifNoneMatch: '*' } | { ifMatch: string };
 
-export interface StoredObject {
-  key: string;
-  sha256: string;
-  size: number;
-}
 
 const KEY_PART = /^[A-Za-z0-9][A-Za-z0-9._=+-]{0,199}$/;
 

@@ -29,7 +29,7 @@ import { loadConfig } from '../../lib/config';
 import { parseStages } from '../../lib/models/fine-tune';
 import { ModelFormatError } from '../../lib/tf/model-io';
 import { BadInputError } from '../../lib/errors';
-import { ImageIngestError } from '../../activities/ingest-images';
+import { ImageIngestError } from '../../lib/data/images/plan';
 
 /** The bad-input classes these cases expect, by the failure type they carry. */
 const BAD_INPUT_TYPES: Record<string, new (...args: never[]) => Error> = { IdxFormatError, SourceError, ImageFolderError, ImageSourceError, ModelFormatError, ImageIngestError };

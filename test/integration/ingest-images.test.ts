@@ -12,13 +12,8 @@ import { PutObjectCommand } from '@aws-sdk/client-s3';
 import sharp from 'sharp';
 import * as tar from 'tar';
 import { REPO_ROOT, testConfig, testEnv, testStore } from './harness';
-import {
-  planImageDatasetCore,
-  ingestImageShardCore,
-  finalizeImageDatasetCore,
-  type ImageIngestOptions,
-  type IngestEnv,
-} from '../../activities/ingest-images';
+import { planImageDatasetCore, ingestImageShardCore, finalizeImageDatasetCore, type IngestEnv } from '../../activities/ingest-images';
+import { type ImageIngestOptions } from '../../contracts';
 import { loadManifest, loadSplit } from '../../lib/data/dataset';
 import { imageToTensorBytes } from '../../lib/data/images/decode';
 import { materializeImageSource, ImageSourceError } from '../../lib/data/images/source';

@@ -13,7 +13,7 @@ import { IntegrityError, InvalidKeyError, NotFoundError, PreconditionFailedError
 import { ModelNameError, RegistryBusyError, RegistryError } from '../../lib/store/registry';
 import { BackboneRecordError, BackboneRegistryError } from '../../lib/store/backbone-registry';
 import { ModelFormatError } from '../../lib/tf/model-io';
-import { ImageIngestError } from '../../activities/ingest-images';
+import { ImageIngestError } from '../../lib/data/images/plan';
 import { BackboneHashError } from '../../activities/backbones';
 
 const badInput: Error[] = [

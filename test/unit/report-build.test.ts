@@ -3,8 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { classificationMetrics } from '../../lib/metrics';
-import type { EvaluateInput, EvaluateTransferInput, MethodResult } from '../../contracts';
-import { LAB_CNN_DEFAULTS, TRANSFER_DEFAULTS, TRANSFER_STEPS } from '../../contracts';
+import { type EvaluateInput, type EvaluateTransferInput, type MethodResult, LAB_CNN_DEFAULTS, TRANSFER_DEFAULTS, TRANSFER_STEPS } from '../../contracts';
 import { buildLabCnnReport } from '../../lib/report/lab-cnn';
 import { buildMethodReport, buildTransferReport, transferRunResult } from '../../lib/report/transfer';
 

@@ -1,6 +1,7 @@
 // An image folder on disk → labelled, split, hashed file list. Labels come from folder names:
 // `class/*` (split here, stratified and seeded) or `{train,val,test}/class/*` (split as given).
 // Nothing is decoded here: a file that is not an image is found out, and listed, when decoded.
+import type { Split } from '../../../contracts';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { seededPermutation } from '../dataset';
@@ -8,7 +9,6 @@ import { sha256File, sha256Hex } from '../../store/store';
 import pLimit from 'p-limit';
 import { BadInputError } from '../../errors';
 
-export type Split = 'train' | 'val' | 'test';
 export const SPLITS: readonly Split[] = ['train', 'val', 'test'];
 
 export interface ScannedFile {
