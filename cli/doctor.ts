@@ -8,7 +8,7 @@ import { FASHION_MNIST_FILES } from '../lib/data/fashion-mnist';
 import { backendSummary, initBackend, type BackendName } from '../lib/tf/backend';
 import { bucketExists, probeHttp, probeTemporal } from '../infra/probes';
 import { endpoints } from '../infra/stack';
-import { findOnPath } from './report';
+import { findOnPath } from './system';
 import { temporalConnectionOptions } from '../temporal/connection';
 import { securityChecks } from './doctor-security';
 

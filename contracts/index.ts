@@ -4,6 +4,7 @@
 // and the CLI can all depend on it.
 export * from './keys';
 export * from './lab-cnn';
+export * from './options';
 export * from './progress';
 export * from './promotion';
 export * from './records';

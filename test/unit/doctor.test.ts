@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { doctorFailed, formatChecks, type Check } from '../../cli/doctor';
-import { findOnPath, outputFormat } from '../../cli/report';
+import { outputFormat } from '../../cli/report';
+import { findOnPath } from '../../cli/system';
 import { tempDir } from '../temp-dirs';
 
 const checks: Check[] = [
