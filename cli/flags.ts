@@ -71,8 +71,6 @@ export interface AddFlagsOptions {
   describe?: Record<string, string>;
   /** Plain descriptions without ranges or defaults, and no mandatory flags: for commands that take several schemas' flags. */
   plain?: boolean;
-  /** Flags the command already has (shared by several schemas) are skipped. */
-  skipExisting?: boolean;
 }
 
 /** The Commander option for one field. Values stay strings: the schema checks them after parsing. */
@@ -90,10 +88,7 @@ export function optionFor(f: FlagField, opts: AddFlagsOptions = {}): Option {
 
 /** Adds a flag for each flagged field of `schema` to `cmd`. */
 export function addSchemaFlags(cmd: Command, schema: OptionsSchema, opts: AddFlagsOptions = {}): Command {
-  for (const f of flagFields(schema)) {
-    if (opts.skipExisting && cmd.options.some((o) => o.long === f.long)) continue;
-    cmd.addOption(optionFor(f, opts));
-  }
+  for (const f of flagFields(schema)) cmd.addOption(optionFor(f, opts));
   return cmd;
 }
 
