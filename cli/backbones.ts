@@ -16,7 +16,7 @@ import type { Scaling } from '../lib/models/backbone';
 import { initBackend } from '../lib/tf/backend';
 import { connectStore } from './connect';
 import { asUsageErrors, CliError, EXIT } from './errors';
-import { currentUser } from './run';
+import { currentUser } from './system';
 
 export interface BackboneView extends BackboneRecord {
   /** Where workers read it from. */

@@ -8,7 +8,7 @@ import type { Config } from '../lib/config';
 import { defaultProvider } from '@aws-sdk/credential-provider-node';
 import { describeCredentialSource } from '../lib/store/s3-client';
 import { diagnoseTls, temporalConnectionOptions } from '../temporal/connection';
-import type { Check } from './doctor';
+import type { Check } from './doctor-check';
 
 const DAY_MS = 24 * 3600 * 1000;
 const WARN_DAYS = 14;

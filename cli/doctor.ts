@@ -8,19 +8,10 @@ import { FASHION_MNIST_FILES } from '../lib/data/fashion-mnist';
 import { backendSummary, initBackend, type BackendName } from '../lib/tf/backend';
 import { bucketExists, probeHttp, probeTemporal } from '../infra/probes';
 import { endpoints } from '../infra/stack';
-import { findOnPath } from './report';
+import { findOnPath } from './system';
 import { temporalConnectionOptions } from '../temporal/connection';
 import { securityChecks } from './doctor-security';
-
-export type CheckStatus = 'ok' | 'warn' | 'fail';
-
-export interface Check {
-  name: string;
-  status: CheckStatus;
-  detail: string;
-  /** What to do about a warn or a fail. */
-  fix?: string;
-}
+import type { Check } from './doctor-check';
 
 const STACK_UP = 'run `tl stack up`';
 const GIB = 1024 ** 3;

@@ -16,7 +16,7 @@ import {
 import type { ArtifactStore } from '../lib/store/store';
 import { connectStore } from './connect';
 import { asUsageErrors, CliError, EXIT } from './errors';
-import { currentUser } from './run';
+import { currentUser } from './system';
 
 export interface ModelSummary {
   name: string;

@@ -10,6 +10,7 @@ import { runKeys } from '../contracts';
 import { connectStore } from './connect';
 import { CliError, EXIT } from './errors';
 import { validRunId } from './runs';
+import { findOnPath } from './system';
 
 export interface ReportFlags {
   out?: string;
@@ -34,20 +35,6 @@ export function outputFormat(file: string): 'html' | 'markdown' {
   if (/\.html?$/i.test(file)) return 'html';
   if (/\.md$/i.test(file)) return 'markdown';
   throw new CliError(`--out ${JSON.stringify(file)}: expected a file name ending in .html or .md`, EXIT.usage);
-}
-
-/** The first executable `name` on PATH, or undefined. */
-export function findOnPath(name: string, envPath = process.env.PATH ?? ''): string | undefined {
-  for (const dir of envPath.split(path.delimiter).filter(Boolean)) {
-    const candidate = path.join(dir, name);
-    try {
-      fs.accessSync(candidate, fs.constants.X_OK);
-      if (fs.statSync(candidate).isFile()) return candidate;
-    } catch {
-      /* not here */
-    }
-  }
-  return undefined;
 }
 
 async function get(store: ArtifactStore, id: string, key: string): Promise<Uint8Array> {

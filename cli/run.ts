@@ -1,16 +1,15 @@
 // `tl run …`: starts a pipeline workflow and, with --wait, follows it to the end.
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { ServiceError, WorkflowExecutionAlreadyStartedError, WorkflowIdReusePolicy, type Client, type WorkflowHandle } from '@temporalio/client';
 import type { Config } from '../lib/config';
 import { artifactKey } from '../lib/store/store';
-import { LAB_CNN_DEFAULTS, TRANSFER_DEFAULTS, type LabCnnOptions, type LabCnnRunResult, type PromotionDecision, type PromotionOptions, type TransferMethod, type TransferOptions, type TransferRunResult } from '../contracts';
+import { z } from 'zod';
+import { flag, RECORD_EVERY_SECONDS, type LabCnnOptions, type LabCnnRunResult, type PromotionDecision, type PromotionOptions, type TransferOptions, type TransferRunResult } from '../contracts';
 import { DEFAULT_PROMOTE_MARGIN } from '../lib/store/promotion';
 import { sanitizeModelName, validModelName } from '../lib/store/registry';
 import { labLayerTable, formatLayerTable } from '../lib/models/lab-cnn';
-import { parseStages } from '../lib/models/fine-tune';
 import { isBackboneName } from '../lib/store/backbone-registry';
 import type { TrainLabCnnInput } from '../workflows/train-lab-cnn';
 import type { TransferLearningInput } from '../workflows/transfer-learning';
@@ -19,19 +18,26 @@ import { connectTemporal } from './connect';
 import { followProgress } from './progress';
 import { CliError, EXIT } from './errors';
 import { checkBackboneSpec } from './backbones';
+import { currentUser } from './system';
 
-export interface CommonRunFlags {
-  seed?: number;
-  batchSize?: number;
+/**
+ * What a run does besides its pipeline's options, the same for both pipelines: how often it
+ * records epochs, and whether and how it competes for champion.
+ */
+export const RunOptionsSchema = z.object({
+  recordEvery: flag(z.number().int().min(5).max(86_400).optional(), '--record-every <seconds>', `least seconds between the epoch records a run keeps in its history (default ${RECORD_EVERY_SECONDS})`),
+  modelName: flag(z.string().optional(), '--model-name <name>', 'registry model name to compete for champion of'),
+  promoteMargin: flag(z.number().min(0).max(1).default(DEFAULT_PROMOTE_MARGIN), '--promote-margin <x>', 'accuracy gain over the champion needed to replace it'),
+  /** False only with --no-promote. */
+  promote: flag(z.boolean().default(true), '--no-promote', 'skip the champion/challenger step'),
+});
+export type RunOptions = z.output<typeof RunOptionsSchema>;
+
+/** Flags of `tl run` that are not options of the run itself. */
+export interface StartFlags {
   id?: string;
   wait?: boolean;
   json?: boolean;
-  /** --record-every: least seconds between epoch records in the run's history. */
-  recordEvery?: number;
-  /** --model-name, --promote-margin, --no-promote (promote is false only with --no-promote). */
-  modelName?: string;
-  promoteMargin?: number;
-  promote?: boolean;
 }
 
 export const LAB_CNN_MODEL_NAME = 'lab-cnn-fashion-mnist';
@@ -43,24 +49,15 @@ export function transferModelName(data: string): string {
 }
 
 /** What the workflow needs to compete for champion, or undefined with --no-promote. */
-export function promotionRequest(flags: CommonRunFlags, defaultName: string): PromotionOptions | undefined {
-  if (flags.promote === false) return undefined;
-  const modelName = flags.modelName ?? defaultName;
+export function promotionRequest(run: RunOptions, defaultName: string): PromotionOptions | undefined {
+  if (!run.promote) return undefined;
+  const modelName = run.modelName ?? defaultName;
   try {
     validModelName(modelName);
   } catch (err) {
     throw new CliError(`--model-name: ${(err as Error).message}`, EXIT.usage);
   }
-  return { modelName, margin: flags.promoteMargin ?? DEFAULT_PROMOTE_MARGIN };
-}
-
-/** Who is asking, recorded in the registry with a promotion. */
-export function currentUser(): string {
-  try {
-    return os.userInfo().username;
-  } catch {
-    return process.env.USER ?? 'unknown';
-  }
+  return { modelName, margin: run.promoteMargin };
 }
 
 export function describePromotion(d: PromotionDecision): string {
@@ -74,13 +71,13 @@ export function newRunId(pipeline: string): string {
   return `${pipeline}-${stamp}-${randomBytes(3).toString('hex')}`;
 }
 
-/** Drops undefined flags so they do not override defaults. */
-function defined<T extends object>(flags: T): Partial<T> {
-  return Object.fromEntries(Object.entries(flags).filter(([, v]) => v !== undefined)) as Partial<T>;
+/** Drops undefined fields, so the memo shows only what is set. */
+function defined<T extends object>(fields: T): Partial<T> {
+  return Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
 /**
- * Everything needed to start one run of a pipeline, built once from the `tl run` flags and used
+ * Everything needed to start one run of a pipeline, built once from its options and used
  * both by `tl run` and by `tl schedule create` (whose runs start with the same input).
  */
 export interface PipelineStart {
@@ -106,7 +103,7 @@ async function startAndFollow<R>(
   config: Config,
   client: Client,
   spec: PipelineStart,
-  flags: CommonRunFlags,
+  flags: StartFlags,
   out: (line: string) => void,
 ): Promise<R | string> {
   await warnIfNoWorker(client, config, out);
@@ -159,31 +156,16 @@ async function awaitResult<R>(handle: WorkflowHandle, patienceMs = 120_000): Pro
   }
 }
 
-export interface RunLabCnnFlags extends CommonRunFlags {
-  epochs?: number;
-  limit?: number;
-  learningRate?: number;
-  lrDecay?: number;
-  augment?: boolean;
-  validationFraction?: number;
-  source?: string;
-}
-
-/** The run a set of `tl run lab-cnn` flags asks for; `requestedBy` names a schedule that starts it. */
-export function labCnnStart(config: Config, flags: RunLabCnnFlags, requestedBy?: string): PipelineStart {
-  const { epochs, batchSize, limit, seed, learningRate, lrDecay: learningRateDecay, augment, validationFraction, source } = flags;
-  const options: LabCnnOptions = {
-    ...LAB_CNN_DEFAULTS,
-    ...defined({ epochs, batchSize, limit, seed, learningRate, learningRateDecay, augment, validationFraction, source }),
-  };
+/** The run a lab-CNN run's options ask for; `requestedBy` names a schedule that starts it. */
+export function labCnnStart(config: Config, options: LabCnnOptions, run: RunOptions, requestedBy?: string): PipelineStart {
   const dataset = options.source ?? config.fashionMnistDir;
-  const promotion = promotionRequest(flags, LAB_CNN_MODEL_NAME);
+  const promotion = promotionRequest(run, LAB_CNN_MODEL_NAME);
   const by = requestedBy ?? currentUser();
   const memo = defined({ pipeline: 'lab-cnn', data: dataset, epochs: options.epochs, batchSize: options.batchSize, limit: options.limit, seed: options.seed, learningRate: options.learningRate, requestedBy: by, modelName: promotion?.modelName });
   return {
     pipeline: 'lab-cnn',
     workflowType: 'trainLabCnn',
-    args: [{ options, promotion, requestedBy: by, ...(flags.recordEvery ? { recordEverySeconds: flags.recordEvery } : {}) }],
+    args: [{ options, promotion, requestedBy: by, ...(run.recordEvery ? { recordEverySeconds: run.recordEvery } : {}) }],
     labels: { pipeline: 'lab-cnn', dataset },
     memo,
     summary: `lab CNN on Fashion-MNIST: ${options.epochs} epoch(s), ${options.limit ?? 'all'} training images, batch ${options.batchSize}`,
@@ -191,8 +173,7 @@ export function labCnnStart(config: Config, flags: RunLabCnnFlags, requestedBy?:
   };
 }
 
-export async function runLabCnn(config: Config, flags: RunLabCnnFlags, out: (line: string) => void): Promise<LabCnnRunResult | string> {
-  const spec = labCnnStart(config, flags);
+export async function runLabCnn(config: Config, spec: PipelineStart, flags: StartFlags, out: (line: string) => void): Promise<LabCnnRunResult | string> {
   const client = await connectTemporal(config);
   if (!flags.json) out(formatLayerTable(labLayerTable()));
   const result = await startAndFollow<LabCnnRunResult>(config, client, spec, flags, out);
@@ -204,56 +185,19 @@ export async function runLabCnn(config: Config, flags: RunLabCnnFlags, out: (lin
   return result;
 }
 
-export interface RunTransferFlags extends CommonRunFlags {
-  data: string;
-  backbone: string;
-  cutLayer?: string;
-  method?: TransferMethod;
-  stages?: string;
-  resize?: TransferOptions['resize'];
-  augment?: boolean;
-  patience?: number;
-  validationFraction?: number;
-  tta?: boolean;
-  lrSchedule?: TransferOptions['lrSchedule'];
-  labelSmoothing?: number;
-  layerDecay?: number;
-}
-
 /** Local paths become absolute: workers do not share the CLI's working directory. */
 function location(spec: string): string {
   return /^(s3|https?):\/\//.test(spec) ? spec : path.resolve(spec);
 }
 
-function readStages(spec: string | undefined): TransferOptions['stages'] {
-  if (spec === undefined) return undefined;
-  const json = spec.trim().startsWith('[') ? spec : readFileOrFail(spec);
-  try {
-    return parseStages(json);
-  } catch (err) {
-    throw new CliError(`--stages: ${(err as Error).message}`, EXIT.usage);
-  }
-}
-
-function readFileOrFail(file: string): string {
-  try {
-    return fs.readFileSync(file, 'utf8');
-  } catch {
-    throw new CliError(`--stages ${JSON.stringify(file)} is neither a JSON array nor a readable file`, EXIT.usage);
-  }
-}
-
-/** The run a set of `tl run transfer` flags asks for; `requestedBy` names a schedule that starts it. */
-export function transferStart(config: Config, flags: RunTransferFlags, requestedBy?: string): PipelineStart {
-  const { seed, batchSize, cutLayer, method, resize, augment, patience, validationFraction, tta, lrSchedule, labelSmoothing, layerDecay } = flags;
+/** The run a transfer run's options ask for; `requestedBy` names a schedule that starts it. */
+export function transferStart(config: Config, given: TransferOptions, run: RunOptions, requestedBy?: string): PipelineStart {
   const options: TransferOptions = {
-    ...TRANSFER_DEFAULTS,
-    ...defined({ seed, batchSize, cutLayer, method, resize, augment, patience, validationFraction, tta, lrSchedule, labelSmoothing, layerDecay }),
-    data: location(flags.data),
-    backbone: isBackboneName(flags.backbone) && !fs.existsSync(flags.backbone) ? flags.backbone : location(flags.backbone),
-    stages: readStages(flags.stages),
+    ...given,
+    data: location(given.data),
+    backbone: isBackboneName(given.backbone) && !fs.existsSync(given.backbone) ? given.backbone : location(given.backbone),
   };
-  const promotion = promotionRequest(flags, transferModelName(options.data));
+  const promotion = promotionRequest(run, transferModelName(options.data));
   const by = requestedBy ?? currentUser();
   const memo = defined({
     pipeline: 'transfer',
@@ -270,7 +214,7 @@ export function transferStart(config: Config, flags: RunTransferFlags, requested
   return {
     pipeline: 'transfer',
     workflowType: 'transferLearning',
-    args: [{ options, gpuTaskQueue: config.taskQueues.gpu, promotion, requestedBy: by, ...(flags.recordEvery ? { recordEverySeconds: flags.recordEvery } : {}) }],
+    args: [{ options, gpuTaskQueue: config.taskQueues.gpu, promotion, requestedBy: by, ...(run.recordEvery ? { recordEverySeconds: run.recordEvery } : {}) }],
     labels: { pipeline: 'transfer', dataset: options.data, backbone: options.backbone },
     memo,
     summary: `transfer learning (${options.method}) of ${path.basename(options.backbone)} on ${path.basename(options.data)}`,
@@ -278,9 +222,8 @@ export function transferStart(config: Config, flags: RunTransferFlags, requested
   };
 }
 
-export async function runTransfer(config: Config, flags: RunTransferFlags, out: (line: string) => void): Promise<TransferRunResult | string> {
-  const spec = transferStart(config, flags);
-  await checkBackboneSpec(config, flags.backbone);
+export async function runTransfer(config: Config, spec: PipelineStart, backbone: string, flags: StartFlags, out: (line: string) => void): Promise<TransferRunResult | string> {
+  await checkBackboneSpec(config, backbone);
   const client = await connectTemporal(config);
   const result = await startAndFollow<TransferRunResult>(config, client, spec, flags, out);
   if (typeof result !== 'string' && !flags.json) {

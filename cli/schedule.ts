@@ -2,7 +2,7 @@
 // run `tl run <pipeline>` would, tagged with the schedule's name (TlSchedule search attribute and
 // `requestedBy: "schedule:<name>"` in its input). The schedule's id is its name.
 import type { Client, ScheduleDescription, ScheduleHandle, ScheduleOverlapPolicy, ScheduleSummary } from '@temporalio/client';
-import { msToNumber } from '@temporalio/common/lib/time';
+import ms from 'ms';
 import type { Config } from '../lib/config';
 import { PIPELINE_WORKFLOW_TYPES, startSearchAttributes } from '../contracts/search-attributes';
 import { CliError, EXIT } from './errors';
@@ -47,16 +47,12 @@ export function validScheduleName(name: string): string {
 
 /** A duration with a unit ("90s", "2m", "24h", "1d"), whole seconds, at least one second. */
 export function parseDuration(flag: string, raw: string): number {
-  let ms: number | undefined;
-  try {
-    ms = /[a-z]/i.test(raw) ? msToNumber(raw as Parameters<typeof msToNumber>[0]) : undefined;
-  } catch {
-    ms = undefined;
-  }
-  if (ms === undefined || !Number.isFinite(ms) || ms < 1000 || ms % 1000 !== 0) {
+  // A bare number would be milliseconds to `ms`: a unit is required.
+  const millis = /[a-z]/i.test(raw) ? (ms(raw as ms.StringValue) as number | undefined) : undefined;
+  if (millis === undefined || !Number.isFinite(millis) || millis < 1000 || millis % 1000 !== 0) {
     throw new CliError(`${flag} ${JSON.stringify(raw)} is invalid: expected a duration of whole seconds, at least 1s, such as 90s, 2m, 24h or 1d`, EXIT.usage);
   }
-  return ms;
+  return millis;
 }
 
 export function formatDuration(ms: number): string {

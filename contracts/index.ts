@@ -5,6 +5,7 @@
 export * from './ingest';
 export * from './keys';
 export * from './lab-cnn';
+export * from './options';
 export * from './progress';
 export * from './promotion';
 export * from './records';

@@ -1,32 +1,33 @@
 // The lab-CNN pipeline's options, activity inputs and results: small JSON, never tensors.
+import { z } from 'zod';
+import { flag, seedField } from './options';
 import type { PromotionDecision } from './promotion';
 import type { EpochRecord } from './records';
 
-export interface LabCnnOptions {
-  /** --source: directory, http(s) base URL, `canonical`, or s3://bucket/prefix. Default: TL_FASHION_MNIST_DIR. */
-  source?: string;
-  epochs: number;
-  batchSize: number;
-  learningRate: number;
-  /** Each epoch's learning rate is the previous one's times this (1 = constant). */
-  learningRateDecay: number;
-  /** Random horizontal flips of training images (seeded). */
-  augment: boolean;
-  seed: number;
-  validationFraction: number;
+/**
+ * The lab-CNN pipeline's options. Each flagged field is a `tl run lab-cnn` option; the workflow
+ * parses its input with this schema, so a value out of range never reaches an activity.
+ */
+export const LabCnnOptionsSchema = z.object({
+  epochs: flag(z.number().int().min(1).max(1000).default(10), '--epochs <n>', 'training epochs'),
+  // 28×28 images: a batch of thousands still fits in memory.
+  batchSize: flag(z.number().int().min(1).max(8192).default(64), '--batch-size <n>', 'mini-batch size'),
   /** Train on a seeded subset of this many training images (train + validation). */
-  limit?: number;
-}
+  limit: flag(z.number().int().min(20).max(60000).optional(), '--limit <n>', 'train on a seeded subset of this many training images'),
+  seed: seedField(),
+  learningRate: flag(z.number().min(1e-7).max(1).default(0.001), '--learning-rate <x>', 'Adam learning rate of the first epoch'),
+  /** Each epoch's learning rate is the previous one's times this (1 = constant). */
+  learningRateDecay: flag(z.number().min(0.01).max(1).default(0.9), '--lr-decay <x>', 'per-epoch learning-rate factor (1 = constant)'),
+  /** Random horizontal flips of training images (seeded). */
+  augment: flag(z.boolean().default(false), '--augment', 'random horizontal flips of training images'),
+  validationFraction: flag(z.number().min(0.01).max(0.5).default(0.05), '--validation-fraction <x>', 'share of the training images held out for validation'),
+  /** Directory, http(s) base URL, `canonical`, or s3://bucket/prefix. Default: TL_FASHION_MNIST_DIR. */
+  source: flag(z.string().min(1).optional(), '--source <dir|url|s3://bucket/prefix>', 'where the Fashion-MNIST IDX files are (default: TL_FASHION_MNIST_DIR)'),
+});
 
-export const LAB_CNN_DEFAULTS: LabCnnOptions = {
-  epochs: 10,
-  batchSize: 64,
-  learningRate: 0.001,
-  learningRateDecay: 0.9,
-  augment: false,
-  seed: 42,
-  validationFraction: 0.05,
-};
+export type LabCnnOptions = z.output<typeof LabCnnOptionsSchema>;
+
+export const LAB_CNN_DEFAULTS: LabCnnOptions = LabCnnOptionsSchema.parse({});
 
 export interface IngestResult {
   manifestKey: string;

@@ -1,47 +1,75 @@
 // The transfer-learning pipeline's options, activity inputs and results: keys and metrics only.
 import type { PromotionDecision } from './promotion';
+import { z } from 'zod';
+import { flag, seedField } from './options';
 import type { StageRecord, StageSpec } from './records';
 
-export type TransferMethod = 'both' | 'features' | 'finetune';
+const unfreezeSchema = z.union(
+  [
+    z.enum(['head', 'all']),
+    z.strictObject({ topLayers: z.number().int().positive() }),
+    z.strictObject({ blocks: z.array(z.string().min(1)).min(1) }),
+  ],
+  { error: 'expected "head", "all", {"topLayers": N} or {"blocks": ["layer-name prefix", …]}' },
+);
 
-export interface TransferOptions {
+/** Fine-tuning stages (lib/models/fine-tune.ts): at least one, names unique. */
+export const StagesSchema: z.ZodType<StageSpec[]> = z
+  .array(
+    z.strictObject({
+      name: z.string().min(1),
+      unfreeze: unfreezeSchema,
+      epochs: z.number().int().positive(),
+      learningRate: z.number().positive().max(1),
+    }),
+  )
+  .min(1)
+  .superRefine((stages, ctx) => {
+    const seen = new Set<string>();
+    stages.forEach((s, i) => {
+      if (seen.has(s.name)) ctx.addIssue({ code: 'custom', path: [i, 'name'], message: `duplicate stage name ${JSON.stringify(s.name)}` });
+      seen.add(s.name);
+    });
+  });
+
+export const TRANSFER_METHODS = ['both', 'features', 'finetune'] as const;
+export type TransferMethod = (typeof TRANSFER_METHODS)[number];
+
+/**
+ * The transfer pipeline's options. Each flagged field is a `tl run transfer` option; the workflow
+ * parses its input with this schema, so a value out of range never reaches an activity.
+ */
+export const TransferOptionsSchema = z.object({
   /** Image folder: a directory, s3://bucket/prefix, or a .zip/.tar.gz. */
-  data: string;
+  data: flag(z.string().min(1), '--data <dir|s3://bucket/prefix|archive>', 'images laid out class/* or {train,val,test}/class/*; .zip or .tar.gz accepted'),
   /** A registered backbone's name, or a tfjs Layers model: a local path, s3://bucket/prefix or an http(s) URL. */
-  backbone: string;
-  cutLayer?: string;
-  method: TransferMethod;
-  stages?: StageSpec[];
-  resize: 'cover' | 'contain' | 'fill';
-  seed: number;
-  /** Share of the training split held back to choose L2 and to stop fine-tuning early. */
-  validationFraction: number;
-  batchSize: number;
-  augment: boolean;
-  patience: number;
-  shardSize: number;
-  maxPixels: number;
+  backbone: flag(z.string().min(1), '--backbone <name|path|s3://bucket/prefix|url>', 'a registered backbone (`tl backbones list`) or a tfjs Layers model (model.json + weights)'),
+  cutLayer: flag(z.string().min(1).optional(), '--cut-layer <name>', 'layer whose output are the features (default: the global-average-pool before the classifier)'),
+  method: flag(z.enum(TRANSFER_METHODS).default('both'), '--method <method>', 'which transfer method(s) to run'),
+  stages: flag(StagesSchema.optional(), '--stages <json|file>', 'fine-tuning stages, e.g. [{"name":"head","unfreeze":"head","epochs":5,"learningRate":0.001}] (default: chosen from the number of training images)', { json: true }),
+  resize: flag(z.enum(['cover', 'contain', 'fill']).default('cover'), '--resize <mode>', 'how images are fitted to the backbone input'),
+  augment: flag(z.boolean().default(true), '--no-augment', 'no random flips and crops while fine-tuning'),
+  patience: flag(z.number().int().min(1).max(100).default(3), '--patience <n>', 'early-stopping patience in epochs'),
   /** Also score the held-out images with test-time augmentation (flip, centre and corner crops). */
-  tta?: boolean;
+  tta: flag(z.boolean().optional(), '--tta', 'also report held-out accuracy with test-time augmentation (flip, centre and corner crops)'),
   /** Per-step learning rates within each stage (lib/training/lr-schedule.ts); default constant. */
-  lrSchedule?: 'constant' | 'warmup-cosine';
+  lrSchedule: flag(z.enum(['constant', 'warmup-cosine']).optional(), '--lr-schedule <schedule>', 'learning rate within each fine-tuning stage (default constant)'),
   /** Label smoothing ε for fine-tuning; default 0. */
-  labelSmoothing?: number;
+  labelSmoothing: flag(z.number().min(0).max(0.5).optional(), '--label-smoothing <x>', 'label smoothing for fine-tuning (default 0)'),
   /** Discriminative learning rates: deeper trained layers at ×d and ×d² (lib/models/fine-tune.ts); default 1 (off). */
-  layerDecay?: number;
-}
+  layerDecay: flag(z.number().min(0.01).max(1).optional(), '--layer-decay <x>', 'discriminative learning rates: deeper trained layers at ×x and ×x² (default 1 = off)'),
+  /** Share of the training split held back to choose L2 and to stop fine-tuning early. */
+  validationFraction: flag(z.number().min(0.05).max(0.5).default(0.2), '--validation-fraction <x>', 'share of train held back for choices'),
+  // Backbone-sized images (224×224 and more): larger batches than this do not fit a GPU.
+  batchSize: flag(z.number().int().min(1).max(1024).default(32), '--batch-size <n>', 'mini-batch size'),
+  seed: seedField(),
+  shardSize: z.number().int().min(1).default(128),
+  maxPixels: z.number().int().min(1).default(50_000_000),
+});
 
-export const TRANSFER_DEFAULTS: Omit<TransferOptions, 'data' | 'backbone'> = {
-  method: 'both',
-  resize: 'cover',
-  seed: 42,
-  validationFraction: 0.2,
-  batchSize: 32,
-  augment: true,
-  patience: 3,
-  shardSize: 128,
-  maxPixels: 50_000_000,
-};
+export type TransferOptions = z.output<typeof TransferOptionsSchema>;
+
+export const TRANSFER_DEFAULTS: Omit<TransferOptions, 'data' | 'backbone'> = TransferOptionsSchema.omit({ data: true, backbone: true }).parse({});
 
 export interface BackboneInfo {
   /** Where the model is read from (a registered backbone: its copy in S3). */

@@ -2,9 +2,12 @@
 // server keeps them in its SQLite file, so a server started before tl knew of one lacks it:
 // `tl stack up` calls this every time, and it only adds what is missing.
 import { Connection } from '@temporalio/client';
-import { encodeSearchAttributeIndexedValueType } from '@temporalio/common/lib/search-attributes';
+import type { SearchAttributeType } from '@temporalio/common';
 import { TL_SEARCH_ATTRIBUTES } from '../contracts/search-attributes';
 import type { TemporalConnectionOptions } from '../temporal/connection';
+
+/** The server's numbers for search-attribute types (temporal.api.enums.v1.IndexedValueType). */
+const INDEXED_VALUE_TYPE: Record<SearchAttributeType, number> = { TEXT: 1, KEYWORD: 2, INT: 3, DOUBLE: 4, BOOL: 5, DATETIME: 6, KEYWORD_LIST: 7 };
 
 export interface SearchAttributeRegistration {
   added: string[];
@@ -18,7 +21,7 @@ export async function ensureSearchAttributes(options: TemporalConnectionOptions,
     const missing: Record<string, number> = {};
     const present: string[] = [];
     for (const key of TL_SEARCH_ATTRIBUTES) {
-      const wanted = encodeSearchAttributeIndexedValueType(key.type)!;
+      const wanted = INDEXED_VALUE_TYPE[key.type];
       const existing = customAttributes?.[key.name];
       if (existing === undefined || existing === null) {
         missing[key.name] = wanted;

@@ -5,7 +5,7 @@
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as tls from 'node:tls';
-import type { TLSConfig } from '@temporalio/common/lib/internal-non-workflow';
+import type { TLSConfig } from '@temporalio/client';
 import type { Config } from '../lib/config';
 
 export interface TemporalConnectionOptions {

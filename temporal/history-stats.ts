@@ -1,7 +1,10 @@
 // What a run's workflow history holds, counted: events by type, and how long each workflow task
 // took from WorkflowTaskScheduled to WorkflowTaskCompleted (queueing included). Reads the
 // history the client's fetchHistory() returns; the long-run test and bench/history.ts use it.
-import type { History } from '@temporalio/common/lib/proto-utils';
+import type { WorkflowHandle } from '@temporalio/client';
+
+/** A workflow's history as the client returns it (temporal.api.history.v1.IHistory). */
+type History = Awaited<ReturnType<WorkflowHandle['fetchHistory']>>;
 
 type HistoryEvent = NonNullable<History['events']>[number];
 

@@ -4,7 +4,8 @@
 // fails its activity as non-retryable (workers/bad-input.ts), so retries only cover faults.
 import { proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import { type LabCnnOptions, type LabCnnRunResult, type PromotionOptions, runIdFor, LAB_CNN_STEPS, runSteps, labCnnWork } from '../contracts';
+import { type LabCnnOptions, LabCnnOptionsSchema, type LabCnnRunResult, type PromotionOptions, runIdFor, LAB_CNN_STEPS, runSteps, labCnnWork } from '../contracts';
+import { validOptions } from './options';
 import { FAULT_RETRY, TRAINING_RETRY } from './retry';
 import { trackSteps } from './steps';
 
@@ -32,15 +33,16 @@ export interface TrainLabCnnInput {
 }
 
 export async function trainLabCnn(input: TrainLabCnnInput): Promise<LabCnnRunResult> {
+  const options = validOptions(LabCnnOptionsSchema, input.options);
   const runId = runIdFor(workflowInfo().workflowId);
   const { promotion } = input;
   const steps = runSteps(LAB_CNN_STEPS, !!promotion);
-  const { progress, timings, step } = trackSteps('lab-cnn', steps, labCnnWork(input.options, !!promotion));
+  const { progress, timings, step } = trackSteps('lab-cnn', steps, labCnnWork(options, !!promotion));
 
-  const ingest = await step('ingest', () => ingestFashionMnist({ source: input.options.source }));
-  const train = await step('train', () => trainActivity({ runId, manifestKey: ingest.manifestKey, options: input.options, recordEverySeconds: input.recordEverySeconds }));
+  const ingest = await step('ingest', () => ingestFashionMnist({ source: options.source }));
+  const train = await step('train', () => trainActivity({ runId, manifestKey: ingest.manifestKey, options, recordEverySeconds: input.recordEverySeconds }));
   const evaluation = await step('evaluate', () =>
-    evaluateLabCnn({ runId, manifestKey: ingest.manifestKey, options: input.options, ingest, train, timings: { ...timings } }),
+    evaluateLabCnn({ runId, manifestKey: ingest.manifestKey, options, ingest, train, timings: { ...timings } }),
   );
   const decision = promotion
     ? await step('promote', () => promoteModel({ runId, ...promotion, requestedBy: input.requestedBy ?? 'unknown' }))

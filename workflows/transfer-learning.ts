@@ -5,7 +5,8 @@
 //   → (when asked) compete for champion of a model name in the registry.
 import { proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import { type MethodResult, type PromotionOptions, type TransferOptions, runIdFor, type TransferRunResult, TRANSFER_STEPS, runSteps, transferWork } from '../contracts';
+import { type MethodResult, type PromotionOptions, type TransferOptions, TransferOptionsSchema, runIdFor, type TransferRunResult, TRANSFER_STEPS, runSteps, transferWork } from '../contracts';
+import { validOptions } from './options';
 import { FAULT_RETRY, TRAINING_RETRY } from './retry';
 import { trackSteps } from './steps';
 
@@ -24,8 +25,8 @@ export interface TransferLearningInput {
 }
 
 export async function transferLearning(input: TransferLearningInput): Promise<TransferRunResult> {
+  const options = validOptions(TransferOptionsSchema, input.options);
   const runId = runIdFor(workflowInfo().workflowId);
-  const { options } = input;
   // Fine-tuning is the heavy step: it runs on the GPU workers' own queue.
   const { fineTune } = proxyActivities<Activities>({
     taskQueue: input.gpuTaskQueue,

@@ -9,13 +9,12 @@
 // run in inference mode (its `call` always gets training=false) and restores the normal
 // `call` when a later stage unfreezes it.
 import * as tf from '@tensorflow/tfjs';
-import { z } from 'zod';
 import { ConfigError } from '../config';
 import { foldedWeights, type LogisticRegressionModel } from './logistic-regression';
 import { foldFrozenPrefix } from './fold-batch-norm';
 import { leafLayers, nestedModels } from './layers';
 import { LayerwiseAdam } from '../training/layerwise-adam';
-import type { Stage, Unfreeze } from '../../contracts';
+import { describeIssues, StagesSchema, type Stage, type Unfreeze } from '../../contracts';
 
 
 /** Name of the head layer buildFineTuneModel adds. */
@@ -65,33 +64,6 @@ export function buildFineTuneModel(
 
 // ---- Stages from JSON ----
 
-const unfreezeSchema = z.union(
-  [
-    z.enum(['head', 'all']),
-    z.strictObject({ topLayers: z.number().int().positive() }),
-    z.strictObject({ blocks: z.array(z.string().min(1)).min(1) }),
-  ],
-  { error: 'expected "head", "all", {"topLayers": N} or {"blocks": ["layer-name prefix", …]}' },
-);
-
-const stagesSchema = z
-  .array(
-    z.strictObject({
-      name: z.string().min(1),
-      unfreeze: unfreezeSchema,
-      epochs: z.number().int().positive(),
-      learningRate: z.number().positive().max(1),
-    }),
-  )
-  .min(1)
-  .superRefine((stages, ctx) => {
-    const seen = new Set<string>();
-    stages.forEach((s, i) => {
-      if (seen.has(s.name)) ctx.addIssue({ code: 'custom', path: [i, 'name'], message: `duplicate stage name ${JSON.stringify(s.name)}` });
-      seen.add(s.name);
-    });
-  });
-
 /** Parses a JSON array of stages; an error names each bad field, e.g. `stages[1].learningRate: …`. */
 export function parseStages(json: string): Stage[] {
   let value: unknown;
@@ -100,12 +72,9 @@ export function parseStages(json: string): Stage[] {
   } catch (err) {
     throw new ConfigError(`stages: not valid JSON: ${(err as Error).message}`);
   }
-  const parsed = stagesSchema.safeParse(value);
-  if (!parsed.success) {
-    const where = (p: PropertyKey[]) => p.reduce<string>((s, k) => (typeof k === 'number' ? `${s}[${k}]` : `${s}.${String(k)}`), 'stages');
-    throw new ConfigError(parsed.error.issues.map((i) => `${where(i.path)}: ${i.message}`).join('; '));
-  }
-  return parsed.data as Stage[];
+  const parsed = StagesSchema.safeParse(value);
+  if (!parsed.success) throw new ConfigError(describeIssues(parsed.error.issues.map((i) => ({ ...i, path: ['stages', ...i.path] }))));
+  return parsed.data;
 }
 
 // ---- Applying a stage ----

@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { runTl, startWorker, testEnv, waitFor } from './harness';
-import type { Check } from '../../cli/doctor';
+import type { Check } from '../../cli/doctor-check';
 
 async function doctor(env: NodeJS.ProcessEnv): Promise<{ code: number; ok: boolean; checks: Map<string, Check> }> {
   const r = await runTl(['doctor', '--json'], env);

@@ -2,8 +2,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { doctorFailed, formatChecks, type Check } from '../../cli/doctor';
-import { findOnPath, outputFormat } from '../../cli/report';
+import { doctorFailed, formatChecks } from '../../cli/doctor';
+import { type Check } from '../../cli/doctor-check';
+import { outputFormat } from '../../cli/report';
+import { findOnPath } from '../../cli/system';
 import { tempDir } from '../temp-dirs';
 
 const checks: Check[] = [
