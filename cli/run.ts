@@ -6,13 +6,11 @@ import { ServiceError, WorkflowExecutionAlreadyStartedError, WorkflowIdReusePoli
 import type { Config } from '../lib/config';
 import { artifactKey } from '../lib/store/store';
 import { z } from 'zod';
-import { flag, RECORD_EVERY_SECONDS, type LabCnnOptions, type LabCnnRunResult, type PromotionDecision, type PromotionOptions, type TransferOptions, type TransferRunResult } from '../contracts';
+import { flag, RECORD_EVERY_SECONDS, type LabCnnOptions, type LabCnnRunResult, type PromotionDecision, type PromotionOptions, type TransferOptions, type TransferRunResult, type TrainLabCnnInput, type TransferLearningInput } from '../contracts';
 import { DEFAULT_PROMOTE_MARGIN } from '../lib/store/promotion';
 import { sanitizeModelName, validModelName } from '../lib/store/registry';
 import { labLayerTable, formatLayerTable } from '../lib/models/lab-cnn';
 import { isBackboneName } from '../lib/store/backbone-registry';
-import type { TrainLabCnnInput } from '../workflows/train-lab-cnn';
-import type { TransferLearningInput } from '../workflows/transfer-learning';
 import { startSearchAttributes, type RunLabels } from '../contracts/search-attributes';
 import { connectTemporal } from './connect';
 import { followProgress } from './progress';

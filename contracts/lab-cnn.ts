@@ -1,7 +1,7 @@
 // The lab-CNN pipeline's options, activity inputs and results: small JSON, never tensors.
 import { z } from 'zod';
 import { flag, seedField } from './options';
-import type { PromotionDecision } from './promotion';
+import type { PromotionDecision, RunRequest } from './promotion';
 import type { EpochRecord } from './records';
 
 /**
@@ -84,4 +84,9 @@ export interface LabCnnRunResult {
   resumedFromEpoch: number;
   /** Set when the run was asked to compete for champion (lib/store/promotion.ts). */
   promotion?: PromotionDecision;
+}
+
+/** The `trainLabCnn` workflow's input. */
+export interface TrainLabCnnInput extends RunRequest {
+  options: LabCnnOptions;
 }

@@ -1,6 +1,6 @@
 // How a pipeline option is offered on the command line. Each pipeline's options are one zod
 // schema (contracts/lab-cnn.ts, contracts/transfer.ts); a field with a flag becomes a `tl run`
-// and `tl schedule create` option (cli/shared/schema-flags.ts), its type and range checked by
+// and `tl schedule create` option (cli/flags.ts), its type and range checked by
 // the schema, and the workflow checks the same schema again on its input.
 import { z } from 'zod';
 

@@ -29,3 +29,13 @@ export interface PromoteInput {
   /** Who started the run: a user name, or `schedule:<name>`. */
   requestedBy: string;
 }
+
+/** What every pipeline run is asked with, besides its options. */
+export interface RunRequest {
+  /** Compete for champion of this model name after evaluation; absent: no promotion step. */
+  promotion?: PromotionOptions;
+  /** Who asked for the run: a user name, or `schedule:<name>`; recorded with a promotion. */
+  requestedBy?: string;
+  /** Least seconds between epoch records in history (default contracts/steps.ts RECORD_EVERY_SECONDS). */
+  recordEverySeconds?: number;
+}

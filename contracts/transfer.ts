@@ -1,5 +1,5 @@
 // The transfer-learning pipeline's options, activity inputs and results: keys and metrics only.
-import type { PromotionDecision } from './promotion';
+import type { PromotionDecision, RunRequest } from './promotion';
 import { z } from 'zod';
 import { flag, seedField } from './options';
 import type { StageRecord, StageSpec } from './records';
@@ -171,4 +171,11 @@ export interface TrainFeatureHeadInput {
   backbone: BackboneInfo;
   features: FeatureShard[];
   options: TransferOptions;
+}
+
+/** The `transferLearning` workflow's input. */
+export interface TransferLearningInput extends RunRequest {
+  options: TransferOptions;
+  /** Task queue of the GPU workers (the CLI passes TL_TASK_QUEUE_GPU). */
+  gpuTaskQueue: string;
 }

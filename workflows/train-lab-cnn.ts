@@ -4,7 +4,7 @@
 // fails its activity as non-retryable (workers/bad-input.ts), so retries only cover faults.
 import { proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import { type LabCnnOptions, LabCnnOptionsSchema, type LabCnnRunResult, type PromotionOptions, runIdFor, LAB_CNN_STEPS, runSteps, labCnnWork } from '../contracts';
+import { type TrainLabCnnInput, LabCnnOptionsSchema, type LabCnnRunResult, runIdFor, LAB_CNN_STEPS, runSteps, labCnnWork } from '../contracts';
 import { validOptions } from './options';
 import { FAULT_RETRY, TRAINING_RETRY } from './retry';
 import { trackSteps } from './steps';
@@ -21,16 +21,6 @@ const { trainLabCnn: trainActivity } = proxyActivities<Activities>({
   heartbeatTimeout: '1 minute',
   retry: TRAINING_RETRY,
 });
-
-export interface TrainLabCnnInput {
-  options: LabCnnOptions;
-  /** Compete for champion of this model name after evaluation; absent: no promotion step. */
-  promotion?: PromotionOptions;
-  /** Who asked for the run: a user name, or `schedule:<name>`; recorded with a promotion. */
-  requestedBy?: string;
-  /** Least seconds between epoch records in history (default lib/progress.ts RECORD_EVERY_SECONDS). */
-  recordEverySeconds?: number;
-}
 
 export async function trainLabCnn(input: TrainLabCnnInput): Promise<LabCnnRunResult> {
   const options = validOptions(LabCnnOptionsSchema, input.options);

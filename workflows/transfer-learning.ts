@@ -5,24 +5,12 @@
 //   → (when asked) compete for champion of a model name in the registry.
 import { proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import { type MethodResult, type PromotionOptions, type TransferOptions, TransferOptionsSchema, runIdFor, type TransferRunResult, TRANSFER_STEPS, runSteps, transferWork } from '../contracts';
+import { type TransferLearningInput, type MethodResult, TransferOptionsSchema, runIdFor, type TransferRunResult, TRANSFER_STEPS, runSteps, transferWork } from '../contracts';
 import { validOptions } from './options';
 import { FAULT_RETRY, TRAINING_RETRY } from './retry';
 import { trackSteps } from './steps';
 
 const cpu = proxyActivities<Activities>({ startToCloseTimeout: '30 minutes', heartbeatTimeout: '2 minutes', retry: FAULT_RETRY });
-
-export interface TransferLearningInput {
-  options: TransferOptions;
-  /** Task queue of the GPU workers (the CLI passes TL_TASK_QUEUE_GPU). */
-  gpuTaskQueue: string;
-  /** Compete for champion of this model name after evaluation; absent: no promotion step. */
-  promotion?: PromotionOptions;
-  /** Who asked for the run: a user name, or `schedule:<name>`; recorded with a promotion. */
-  requestedBy?: string;
-  /** Least seconds between epoch records in history (default lib/progress.ts RECORD_EVERY_SECONDS). */
-  recordEverySeconds?: number;
-}
 
 export async function transferLearning(input: TransferLearningInput): Promise<TransferRunResult> {
   const options = validOptions(TransferOptionsSchema, input.options);

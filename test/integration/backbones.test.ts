@@ -11,9 +11,8 @@ import { REPO_ROOT, runTl, startWorker, temporalClient, testConfig, testEnv, tes
 import { tempDir } from '../temp-dirs';
 import { backboneKeys } from '../../lib/store/backbone-registry';
 import { transferKeys } from '../../lib/transfer';
-import type { TransferRunResult } from '../../contracts';
+import type { TransferRunResult, TransferLearningInput } from '../../contracts';
 import type { TransferReport } from '../../lib/report/transfer';
-import type { TransferLearningInput } from '../../workflows/transfer-learning';
 import type { BackboneView } from '../../cli/backbones';
 
 const DATA = path.resolve(REPO_ROOT, '../shared/data/datasets/hymenoptera_data');

@@ -7,7 +7,7 @@ import type { TypedSearchAttributes } from '@temporalio/common';
 import { runTl, startWorker, temporalClient, testConfig, testEnv, waitFor, type WorkerProcess } from './harness';
 import { TL_PIPELINE, TL_SCHEDULE, TL_STEP } from '../../contracts/search-attributes';
 import type { ScheduleView } from '../../cli/schedule';
-import type { TrainLabCnnInput } from '../../workflows/train-lab-cnn';
+import type { TrainLabCnnInput } from '../../contracts';
 
 const env = testEnv();
 const config = testConfig(env);

@@ -10,18 +10,7 @@ import { defaultPayloadConverter } from '@temporalio/common';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import type { Activities } from '../../activities';
-import {
-  LAB_CNN_DEFAULTS,
-  LAB_CNN_STEPS,
-  TRANSFER_DEFAULTS,
-  TRANSFER_STEPS,
-  TL_SEARCH_ATTRIBUTES,
-  progressQuery,
-  type BackboneInfo,
-  type TransferMethod,
-} from '../../contracts';
-import type { TrainLabCnnInput } from '../../workflows/train-lab-cnn';
-import type { TransferLearningInput } from '../../workflows/transfer-learning';
+import { LAB_CNN_DEFAULTS, LAB_CNN_STEPS, TRANSFER_DEFAULTS, TRANSFER_STEPS, TL_SEARCH_ATTRIBUTES, progressQuery, type BackboneInfo, type TransferMethod, type TrainLabCnnInput, type TransferLearningInput } from '../../contracts';
 import { loadConfig } from '../../lib/config';
 import { SourceError } from '../../lib/data/fashion-mnist';
 import { ImageFolderError } from '../../lib/data/images/scan';
