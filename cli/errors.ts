@@ -38,13 +38,3 @@ export function intOption(flag: string, min: number, max: number) {
     return value;
   };
 }
-
-export function numberOption(flag: string, min: number, max: number) {
-  return (raw: string): number => {
-    const value = Number(raw);
-    if (raw.trim() === '' || !Number.isFinite(value) || value < min || value > max) {
-      throw new CliError(`${flag} ${JSON.stringify(raw)} is invalid: expected a number from ${min} to ${max}`, EXIT.usage);
-    }
-    return value;
-  };
-}
