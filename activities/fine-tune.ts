@@ -4,7 +4,7 @@
 // checkpoint named in the last heartbeat. Each stage keeps its best epoch on the held-back
 // part of train, its starting weights counting as epoch 0, so a stage never ends worse
 // there than it began (lib/training/keep-best.ts).
-import { type FineTuneInput, type MethodResult, type StageRecord, type EpochRecord, type Stage, epochRecordSchema } from '../contracts';
+import { type FineTuneInput, type MethodResult, type StageRecord, type EpochRecord, type Stage, epochRecordSchema, StageSchema } from '../contracts';
 import { Context } from '@temporalio/activity';
 import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
@@ -40,9 +40,9 @@ export interface FineTuneHeartbeat extends ProgressBeat {
 }
 
 const scoredSchema = { valLoss: z.number(), valAccuracy: z.number() };
-/** Stages as a checkpoint records them; their settings were validated when the run started. */
+/** Stages as a checkpoint records them. */
 const stageRecordSchema = z.object({
-  stage: z.object({ name: z.string(), unfreeze: z.unknown(), epochs: z.number(), learningRate: z.number() }).transform((s) => s as Stage),
+  stage: StageSchema,
   history: z.array(epochRecordSchema),
   trainableLayers: z.number(),
   stoppedEarly: z.boolean(),

@@ -13,16 +13,17 @@ const unfreezeSchema = z.union(
   { error: 'expected "head", "all", {"topLayers": N} or {"blocks": ["layer-name prefix", …]}' },
 );
 
-/** Fine-tuning stages (lib/models/fine-tune.ts): at least one, names unique. */
+/** One fine-tuning stage (lib/models/fine-tune.ts). */
+export const StageSchema: z.ZodType<StageSpec> = z.strictObject({
+  name: z.string().min(1),
+  unfreeze: unfreezeSchema,
+  epochs: z.number().int().positive(),
+  learningRate: z.number().positive().max(1),
+});
+
+/** Fine-tuning stages: at least one, names unique. */
 export const StagesSchema: z.ZodType<StageSpec[]> = z
-  .array(
-    z.strictObject({
-      name: z.string().min(1),
-      unfreeze: unfreezeSchema,
-      epochs: z.number().int().positive(),
-      learningRate: z.number().positive().max(1),
-    }),
-  )
+  .array(StageSchema)
   .min(1)
   .superRefine((stages, ctx) => {
     const seen = new Set<string>();
