@@ -2,7 +2,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { classificationMetrics } from '../../lib/metrics';
 import type { EpochRecord } from '../../contracts';
-import { perClassBarsSvg, renderTransferHtml, renderTransferMarkdown } from '../../lib/report/transfer-page';
+import { renderTransferHtml } from '../../lib/report/transfer-page';
+import { perClassBarsSvg } from '../../lib/report/transfer-sections';
+import { renderTransferMarkdown } from '../../lib/report/transfer-markdown';
 import type { MethodReport, TransferReport } from '../../lib/report/transfer';
 import { assertWellFormed } from './markup-check';
 
