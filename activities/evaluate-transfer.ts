@@ -35,12 +35,15 @@ export function evaluateTransferActivity(deps: ActivityDeps) {
     for (const method of input.methods) {
       const model = await tf.loadLayersModel(s3ModelIO(store, method.modelPrefix));
       models.set(method.method, model);
-      const predictions = await predictSplit(model, data, allIndices(data.count), manifest.classNames.length, prepare, (done, total) => {
-        const share = (reports.length + done / total) / input.methods.length;
-        heartbeatProgress({ step: 'evaluate', message: `${method.method} on ${split}`, done, total, fraction: 0.8 * share });
-      });
+      // Each pass heartbeats per batch: with --tta a method is scored twice, the second pass several times slower.
+      const passes = input.options.tta ? 2 : 1;
+      const beat = (pass: number) => (done: number, total: number) => {
+        const share = (reports.length + (pass + done / total) / passes) / input.methods.length;
+        heartbeatProgress({ step: 'evaluate', message: `${method.method} on ${split}${pass ? ' (TTA)' : ''}`, done, total, fraction: 0.8 * share });
+      };
+      const predictions = await predictSplit(model, data, allIndices(data.count), manifest.classNames.length, prepare, beat(0));
       // With --tta the same images are scored again, averaged over flips and crops.
-      const tta = input.options.tta ? await predictSplit(model, data, allIndices(data.count), manifest.classNames.length, prepare, undefined, predictWithTta) : undefined;
+      const tta = input.options.tta ? await predictSplit(model, data, allIndices(data.count), manifest.classNames.length, prepare, beat(1), predictWithTta) : undefined;
       const wrong = firstMisclassified(predictions, manifest.classNames);
       picks.push(...wrong.map(({ index }) => ({ index, name: paths[index] })));
       reports.push(
