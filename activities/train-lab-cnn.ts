@@ -7,7 +7,7 @@ import type { ActivityDeps } from './deps';
 import { z } from 'zod';
 import { type TrainInput, type TrainResult, runKeys, type EpochRecord, epochRecordSchema } from '../contracts';
 import { buildLabCnn } from '../lib/models/lab-cnn';
-import { gatherBatch, loadManifest, loadSplit, trainValidationSplit } from '../lib/data/dataset';
+import { gatherBatch, loadTrainingData } from '../lib/data/dataset';
 import { meanImagesPerSecond, runEpochs } from '../lib/training/epochs';
 import { flipAndShiftInPlace } from '../lib/training/augment';
 import { s3ModelIO } from '../lib/tf/s3-model-io';
@@ -31,10 +31,7 @@ export function trainLabCnnActivity(deps: ActivityDeps) {
     const ctx = Context.current();
     const { options } = input;
     const keys = runKeys(input.runId);
-    const manifest = await loadManifest(store, input.manifestKey);
-    const numClasses = manifest.classNames.length;
-    const data = await loadSplit(store, manifest, 'train');
-    const split = trainValidationSplit(data.count, options);
+    const { numClasses, data, split } = await loadTrainingData(store, input.manifestKey, options);
 
     const previous = resumeCheckpoint(resumeSchema, 'training');
     let model: tf.LayersModel;

@@ -15,6 +15,13 @@ export const jsonMode = process.argv.includes('--json');
 
 export const wantsJson = (cmd: Command): boolean => cmd.optsWithGlobals().json === true;
 
+/** A command's result: the JSON document with --json, else its human lines. */
+export function emit<T>(cmd: Command, value: T, lines: (value: T) => string | string[]): void {
+  if (wantsJson(cmd)) return json(value);
+  const text = lines(value);
+  (Array.isArray(text) ? text : [text]).forEach(out);
+}
+
 /** Human progress lines: stdout normally, stderr with --json. */
 export const log = (cmd: Command): ((line: string) => void) => (wantsJson(cmd) ? note : out);
 

@@ -21,33 +21,34 @@ function trackedProgress(pipeline: string, steps: string[], work: Record<string,
     const accuracy = testAccuracy === undefined ? '' : ` (accuracy ${(testAccuracy * 100).toFixed(2)}%)`;
     setCurrentDetails(`${pipeline}: ${progressLine(progress)}${accuracy}`);
   };
+  /** An enumerable accessor whose every assignment also rewrites the current details. */
+  const watched = <T>(get: () => T, set: (value: T) => void): PropertyDescriptor => ({
+    enumerable: true,
+    get,
+    set: (value: T) => {
+      set(value);
+      describe();
+    },
+  });
   Object.defineProperties(progress, {
-    step: {
-      enumerable: true,
-      get: () => step,
-      set: (value: string) => {
+    step: watched(
+      () => step,
+      (value: string) => {
         if (value !== step) upsertSearchAttributes([{ key: TL_STEP, value }]);
         step = value;
-        describe();
       },
-    },
-    detail: {
-      enumerable: true,
-      get: () => detail,
-      set: (value: StepProgress | undefined) => {
-        detail = value;
-        describe();
-      },
-    },
-    testAccuracy: {
-      enumerable: true,
-      get: () => testAccuracy,
-      set: (value: number | undefined) => {
+    ),
+    detail: watched(
+      () => detail,
+      (value: StepProgress | undefined) => (detail = value),
+    ),
+    testAccuracy: watched(
+      () => testAccuracy,
+      (value: number | undefined) => {
         testAccuracy = value;
         upsertSearchAttributes([{ key: TL_BEST_ACCURACY, value: value ?? null }]);
-        describe();
       },
-    },
+    ),
   });
   return progress;
 }

@@ -1,7 +1,7 @@
 // `tl backbones add|list|show|remove`: named pretrained backbones stored in S3.
 import { Option, type Command } from 'commander';
 import { SCALINGS } from '../../lib/models/backbone';
-import { config, json, out, wantsJson } from '../context';
+import { config, emit, json, out, wantsJson } from '../context';
 import { addBackboneCommand, formatBackbone, formatBackboneList, listBackbonesCommand, removeBackboneCommand, showBackboneCommand } from '../backbones';
 
 export function registerBackbones(program: Command): void {
@@ -22,25 +22,13 @@ export function registerBackbones(program: Command): void {
   backbones
     .command('list')
     .description('registered backbones')
-    .action(async (_opts: unknown, cmd: Command) => {
-      const list = await listBackbonesCommand(config());
-      if (wantsJson(cmd)) json(list);
-      else formatBackboneList(list).forEach(out);
-    });
+    .action(async (_opts: unknown, cmd: Command) => emit(cmd, await listBackbonesCommand(config()), formatBackboneList));
   backbones
     .command('show <name>')
     .description("a backbone's record: model location and hash, input, scaling, cut layer, parameters, licence")
-    .action(async (name: string, _opts: unknown, cmd: Command) => {
-      const shown = await showBackboneCommand(config(), name);
-      if (wantsJson(cmd)) json(shown);
-      else formatBackbone(shown).forEach(out);
-    });
+    .action(async (name: string, _opts: unknown, cmd: Command) => emit(cmd, await showBackboneCommand(config(), name), formatBackbone));
   backbones
     .command('remove <name>')
     .description('forget a name (its stored model goes too when no other name uses it)')
-    .action(async (name: string, _opts: unknown, cmd: Command) => {
-      const removed = await removeBackboneCommand(config(), name);
-      if (wantsJson(cmd)) json(removed);
-      else out(`removed backbone ${name}${removed.modelDeleted ? ' and its stored model' : ' (its model stays: another name uses it)'}`);
-    });
+    .action(async (name: string, _opts: unknown, cmd: Command) => emit(cmd, await removeBackboneCommand(config(), name), (removed) => `removed backbone ${name}${removed.modelDeleted ? ' and its stored model' : ' (its model stays: another name uses it)'}`));
 }

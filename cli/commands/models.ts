@@ -1,20 +1,16 @@
 // `tl models list|show|promote|rollback`: the model registry's champions and their history.
 import type { Command } from 'commander';
-import { config, json, out, wantsJson } from '../context';
+import { config, emit } from '../context';
 import { reasonFlag } from '../flags';
 import { formatModelDetail, formatModelList, listModels, promoteRun, rollbackModel, showModel, type ModelDetail } from '../models';
 
 export function registerModels(program: Command): void {
   const models = program.command('models').description('the model registry: champions and their history');
-  const printModel = (cmd: Command, shown: ModelDetail) => (wantsJson(cmd) ? json(shown) : formatModelDetail(shown).forEach(out));
+  const printModel = (cmd: Command, shown: ModelDetail) => emit(cmd, shown, formatModelDetail);
   models
     .command('list')
     .description('model names with their current champion')
-    .action(async (_opts: unknown, cmd: Command) => {
-      const list = await listModels(config());
-      if (wantsJson(cmd)) json(list);
-      else formatModelList(list).forEach(out);
-    });
+    .action(async (_opts: unknown, cmd: Command) => emit(cmd, await listModels(config()), formatModelList));
   models
     .command('show <name>')
     .description('the champion and the full history: who, when, why, metrics')

@@ -2,7 +2,7 @@
 import { Option, type Command } from 'commander';
 import { CliError, EXIT } from '../errors';
 import { connectTemporal } from '../connect';
-import { config, json, out, wantsJson } from '../context';
+import { config, emit, json, out, wantsJson } from '../context';
 import { noteFlag } from '../flags';
 import { addAllPipelineFlags, foreignFlags, PIPELINE_NAMES, pipelineStart, type PipelineName } from '../pipelines';
 import { checkBackboneSpec } from '../backbones';
@@ -35,12 +35,11 @@ function addScheduleFlags(cmd: Command): Command {
 
 export function registerSchedule(program: Command): void {
   const schedule = program.command('schedule').description('scheduled retraining (Temporal Schedules): create, list, show, pause, unpause, trigger, delete');
-  const print = (cmd: Command, value: ScheduleView | ScheduleView[]) => {
-    if (wantsJson(cmd)) return json(value);
-    const views = Array.isArray(value) ? value : [value];
-    if (!views.length) return out('no schedules: create one with `tl schedule create <name> --every 24h --pipeline lab-cnn`');
-    for (const v of views) formatSchedule(v).forEach(out);
-  };
+  const print = (cmd: Command, value: ScheduleView | ScheduleView[]) =>
+    emit(cmd, value, (v) => {
+      const views = Array.isArray(v) ? v : [v];
+      return views.length ? views.flatMap(formatSchedule) : 'no schedules: create one with `tl schedule create <name> --every 24h --pipeline lab-cnn`';
+    });
 
   const create = addScheduleFlags(schedule.command('create'))
     .description('create a schedule that starts runs of a pipeline; takes the options of `tl run <pipeline>` too (ranges and defaults: `tl run <pipeline> --help`)');
@@ -80,17 +79,9 @@ export function registerSchedule(program: Command): void {
   schedule
     .command('trigger <name>')
     .description('start a run now, even if one is running')
-    .action(async (name: string, _opts: unknown, cmd: Command) => {
-      const triggered = await triggerSchedule(await connectTemporal(config()), name);
-      if (wantsJson(cmd)) json(triggered);
-      else out(triggered.runId ? `started run ${triggered.runId}` : `triggered schedule ${name}`);
-    });
+    .action(async (name: string, _opts: unknown, cmd: Command) => emit(cmd, await triggerSchedule(await connectTemporal(config()), name), (triggered) => triggered.runId ? `started run ${triggered.runId}` : `triggered schedule ${name}`));
   schedule
     .command('delete <name>')
     .description('delete a schedule (runs it started go on)')
-    .action(async (name: string, _opts: unknown, cmd: Command) => {
-      const deleted = await deleteSchedule(await connectTemporal(config()), name);
-      if (wantsJson(cmd)) json(deleted);
-      else out(`deleted schedule ${name}`);
-    });
+    .action(async (name: string, _opts: unknown, cmd: Command) => emit(cmd, await deleteSchedule(await connectTemporal(config()), name), () => `deleted schedule ${name}`));
 }

@@ -180,3 +180,10 @@ export function gatherBatch(
 export function sourceFingerprint(files: { name: string; sha256: string }[]): string {
   return sha256Hex(files.map((f) => `${f.name}:${f.sha256}`).sort().join('\n'));
 }
+
+/** What a trainer starts from: the manifest, its train split in memory, and that split cut into train and validation. */
+export async function loadTrainingData(store: ArtifactStore, manifestKey: string, opts: { seed: number; validationFraction: number; limit?: number }) {
+  const manifest = await loadManifest(store, manifestKey);
+  const data = await loadSplit(store, manifest, 'train');
+  return { manifest, numClasses: manifest.classNames.length, data, split: trainValidationSplit(data.count, opts) };
+}
