@@ -39,28 +39,25 @@ export interface FineTuneHeartbeat extends ProgressBeat {
   checkpoint: Checkpoint | null;
 }
 
-const scoredSchema = { valLoss: z.number(), valAccuracy: z.number() };
-/** Stages as a checkpoint records them. */
-const stageRecordSchema = z.object({
+// Typed against the interfaces above, so the check cannot drift from what heartbeats carry.
+const scored = { valLoss: z.number(), valAccuracy: z.number() };
+const stageRecordSchema: z.ZodType<StageRecord> = z.object({
   stage: StageSchema,
   history: z.array(epochRecordSchema),
   trainableLayers: z.number(),
   stoppedEarly: z.boolean(),
-  start: z.object(scoredSchema).optional(),
+  start: z.object(scored).optional(),
   keptEpoch: z.number().optional(),
 });
-/** The checkpoint a previous attempt's last heartbeat named; anything else means start afresh. */
-const resumeSchema = z.object({
-  checkpoint: z
-    .object({
-      stage: z.number().int().nonnegative(),
-      epoch: z.number().int().nonnegative(),
-      weightsKey: z.string(),
-      best: z.object({ ...scoredSchema, epoch: z.number().int().nonnegative(), weightsKey: z.string() }).nullable(),
-      stages: z.array(stageRecordSchema),
-    })
-    .nullable(),
+const checkpointSchema: z.ZodType<Checkpoint> = z.object({
+  stage: z.number().int().nonnegative(),
+  epoch: z.number().int().nonnegative(),
+  weightsKey: z.string(),
+  best: z.object({ ...scored, epoch: z.number().int().nonnegative(), weightsKey: z.string() }).nullable(),
+  stages: z.array(stageRecordSchema),
 });
+/** The checkpoint a previous attempt's last heartbeat named; anything else means start afresh. */
+const resumeSchema = z.object({ checkpoint: checkpointSchema.nullable() });
 
 export function fineTuneActivity(deps: ActivityDeps) {
   return async function fineTune(input: FineTuneInput): Promise<MethodResult> {

@@ -229,9 +229,8 @@ async function loadPlan(store: ArtifactStore, planKey: string): Promise<ImagePla
   if (typeof planKey !== 'string' || !planKey.startsWith(`${PREFIX}/plans/`)) {
     throw new ImageIngestError(`${JSON.stringify(planKey)} is not an image-ingestion plan key (${PREFIX}/plans/…)`);
   }
-  const plan = await store.getJson(planKey, planSchema);
-  if (plan.format !== PLAN_FORMAT) throw new ImageIngestError(`${planKey}: not an image-ingestion plan (format ${JSON.stringify(plan.format)})`);
-  return plan;
+  // The schema checks the format too: another format is a RecordFormatError naming the key.
+  return store.getJson(planKey, planSchema);
 }
 
 export function imageIngestActivities(deps: ActivityDeps) {

@@ -21,7 +21,7 @@ export interface TrainHeartbeat extends ProgressBeat {
 }
 
 /** The checkpoint a previous attempt's last heartbeat named; anything else means start afresh. */
-const resumeSchema = z.object({
+const resumeSchema: z.ZodType<Pick<TrainHeartbeat, 'checkpoint'>> = z.object({
   checkpoint: z.object({ epoch: z.number().int().nonnegative(), prefix: z.string(), history: z.array(epochRecordSchema) }).nullable(),
 });
 

@@ -4,8 +4,9 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { z } from 'zod';
 import type { Config } from '../lib/config';
-import { NotFoundError, type ArtifactStore } from '../lib/store/store';
+import { NotFoundError, parseRecord, type ArtifactStore } from '../lib/store/store';
 import { runKeys } from '../contracts';
 import { connectStore } from './connect';
 import { CliError, EXIT } from './errors';
@@ -59,7 +60,8 @@ export async function fetchReport(config: Config, id: string, flags: ReportFlags
   const result: ReportResult = {
     runId,
     keys: { json: keys.reportJson, html: keys.reportHtml, markdown: keys.reportMarkdown },
-    report: JSON.parse(Buffer.from(await get(store, runId, keys.reportJson)).toString('utf8')),
+    // Passed through as stored; a report that is not JSON is an error naming its key.
+    report: parseRecord(keys.reportJson, await get(store, runId, keys.reportJson), z.unknown()),
   };
   const lines: string[] = [];
 
