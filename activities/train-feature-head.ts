@@ -6,7 +6,7 @@ import type { TrainFeatureHeadInput, MethodResult } from '../contracts';
 import * as tf from '@tensorflow/tfjs';
 import type { ActivityDeps } from './deps';
 import { loadManifest, trainValidationSplit } from '../lib/data/dataset';
-import { loadFeatureSplit, selectRows } from '../lib/data/features';
+import { featureShardsOf, loadFeatureSplit, selectRows } from '../lib/data/features';
 import { fitLogisticRegression, toLayersModel } from '../lib/models/logistic-regression';
 import { crossValidateL2 } from '../lib/models/logistic-regression-cv';
 import { CROSS_VALIDATION_BELOW, DEFAULT_FOLDS } from '../lib/training/cross-validation';
@@ -20,7 +20,7 @@ export function trainFeatureHeadActivity(deps: ActivityDeps) {
     const keys = transferKeys(input.runId);
     const manifest = await loadManifest(store, input.manifestKey);
     const numClasses = manifest.classNames.length;
-    const train = await loadFeatureSplit(store, input.features, 'train', input.backbone.featureDim);
+    const train = await loadFeatureSplit(store, featureShardsOf(input.manifestKey, manifest, input.backbone, 'train'), 'train', input.backbone.featureDim);
     const split = trainValidationSplit(train.count, input.options);
     const started = Date.now();
     // Few images: λ by k-fold CV over all of train; the head is then fitted with that λ on the

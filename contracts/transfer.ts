@@ -96,7 +96,53 @@ export interface FeatureShard {
   /** The backend that extracted them (absent on a cache hit). */
   backend?: string;
   /** Where the activity's seconds went: reading the image shard, running the backbone, writing the features. */
-  profile?: { readSeconds: number; computeSeconds: number; writeSeconds: number };
+  profile?: ExtractProfile;
+}
+
+export interface ExtractProfile {
+  readSeconds: number;
+  computeSeconds: number;
+  writeSeconds: number;
+}
+
+/**
+ * What the extraction activities add up to: counts and sums, the same size for ten shards or
+ * ten thousand, so it can cross workflow history (the shards themselves are named by
+ * `featureKey`, from the manifest and the backbone).
+ */
+export interface FeatureSummary {
+  shards: number;
+  cached: number;
+  images: number;
+  seconds: number;
+  backends: string[];
+  profile?: ExtractProfile;
+}
+
+export const EMPTY_FEATURE_SUMMARY: FeatureSummary = { shards: 0, cached: 0, images: 0, seconds: 0, backends: [] };
+
+/** Adds one shard's result, or another summary, to a summary (pure: workflows use it). */
+export function addFeatures(summary: FeatureSummary, more: FeatureShard | FeatureSummary): FeatureSummary {
+  const other: FeatureSummary =
+    'shards' in more
+      ? more
+      : { shards: 1, cached: more.cached ? 1 : 0, images: more.count, seconds: more.seconds ?? 0, backends: more.backend ? [more.backend] : [], profile: more.profile };
+  const profile =
+    summary.profile && other.profile
+      ? {
+          readSeconds: summary.profile.readSeconds + other.profile.readSeconds,
+          computeSeconds: summary.profile.computeSeconds + other.profile.computeSeconds,
+          writeSeconds: summary.profile.writeSeconds + other.profile.writeSeconds,
+        }
+      : (summary.profile ?? other.profile);
+  return {
+    shards: summary.shards + other.shards,
+    cached: summary.cached + other.cached,
+    images: summary.images + other.images,
+    seconds: summary.seconds + other.seconds,
+    backends: [...new Set([...summary.backends, ...other.backends])],
+    ...(profile ? { profile } : {}),
+  };
 }
 
 /** What a method's training activity returns: small, the model itself stays in S3. */
@@ -151,7 +197,7 @@ export interface EvaluateTransferInput {
   options: TransferOptions;
   methods: MethodResult[];
   ingest: { manifestKey: string; cached: boolean; cacheReason: string; seconds?: number; activities?: number };
-  features: FeatureShard[];
+  features: FeatureSummary;
   timings: Record<string, number>;
 }
 
@@ -170,7 +216,6 @@ export interface TrainFeatureHeadInput {
   runId: string;
   manifestKey: string;
   backbone: BackboneInfo;
-  features: FeatureShard[];
   options: TransferOptions;
 }
 

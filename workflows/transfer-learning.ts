@@ -5,7 +5,7 @@
 //   → (when asked) compete for champion of a model name in the registry.
 import { proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import { type TransferLearningInput, type MethodResult, TransferOptionsSchema, runIdFor, type TransferRunResult, TRANSFER_STEPS, runSteps, transferWork } from '../contracts';
+import { type TransferLearningInput, type MethodResult, TransferOptionsSchema, runIdFor, type TransferRunResult, TRANSFER_STEPS, runSteps, transferWork, addFeatures, EMPTY_FEATURE_SUMMARY } from '../contracts';
 import { validOptions } from './options';
 import { FAULT_RETRY, TRAINING_RETRY } from './retry';
 import { trackSteps } from './steps';
@@ -65,17 +65,18 @@ export async function transferLearning(input: TransferLearningInput): Promise<Tr
 
   const features = await step('extract', async () => {
     const shardList = await cpu.listDatasetShards({ manifestKey: dataset.manifestKey });
-    return Promise.all(
+    const shards = await Promise.all(
       shardList.map((shard) =>
         countDone(cpu.extractFeatures({ manifestKey: dataset.manifestKey, split: shard.split, shardIndex: shard.shardIndex, backbone }), 'extract', 'feature shards', shardList.length),
       ),
     );
+    return shards.reduce(addFeatures, EMPTY_FEATURE_SUMMARY);
   });
 
   const methods: MethodResult[] = [];
   if (options.method !== 'finetune') {
     methods.push(
-      await step('features', () => cpu.trainFeatureHead({ runId, manifestKey: dataset.manifestKey, backbone, features, options })),
+      await step('features', () => cpu.trainFeatureHead({ runId, manifestKey: dataset.manifestKey, backbone, options })),
     );
   }
   if (options.method !== 'features') {

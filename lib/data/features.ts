@@ -1,7 +1,8 @@
 // Where extracted features live, and how they are read back.
 import * as path from 'node:path';
 import { type ArtifactStore, artifactKey } from '../store/store';
-import type { BackboneInfo, FeatureShard } from '../../contracts';
+import type { BackboneInfo } from '../../contracts';
+import type { DatasetManifest } from './dataset';
 
 /** The cache identity: dataset hash, backbone hash, cut layer and preprocessing. */
 export function featurePrefix(manifestKey: string, backbone: BackboneInfo): string {
@@ -23,8 +24,22 @@ export interface FeatureSplit {
   y: Uint8Array;
 }
 
+/** One stored shard of features and the keys it is read from. */
+export interface FeatureShardRef {
+  split: string;
+  count: number;
+  features: string;
+  labels: string;
+}
+
+/** The feature shards of a split, named from the manifest and the backbone (no list is stored). */
+export function featureShardsOf(manifestKey: string, manifest: DatasetManifest, backbone: BackboneInfo, split: string): FeatureShardRef[] {
+  const shards = manifest.splits[split]?.shards ?? [];
+  return shards.map((shard, shardIndex) => ({ split, count: shard.count, features: featureKey(manifestKey, backbone, split, shardIndex), labels: shard.labels.key }));
+}
+
 /** Concatenates one split's feature shards (in shard order). */
-export async function loadFeatureSplit(store: ArtifactStore, shards: FeatureShard[], split: string, dim: number): Promise<FeatureSplit> {
+export async function loadFeatureSplit(store: ArtifactStore, shards: FeatureShardRef[], split: string, dim: number): Promise<FeatureSplit> {
   const mine = shards.filter((s) => s.split === split);
   const count = mine.reduce((n, s) => n + s.count, 0);
   const x = new Float32Array(count * dim);

@@ -1,7 +1,7 @@
 // The transfer-learning report document (report.json): both methods side by side, and the
 // choice; and how it is built from the run's results.
 import type { ClassificationMetrics } from '../metrics';
-import { TRANSFER_STEPS, type BackboneInfo, type EvaluateTransferInput, type FeatureShard, type MethodResult, type TransferRunResult } from '../../contracts';
+import { TRANSFER_STEPS, type BackboneInfo, type EvaluateTransferInput, type MethodResult, type TransferRunResult } from '../../contracts';
 import type { DatasetManifest } from '../data/dataset';
 import { featurePrefix } from '../data/features';
 import { joinStepTimings, type CacheDecision, type EvaluationFacts, type StepTiming } from './run-details';
@@ -88,7 +88,6 @@ export interface TransferEvaluation extends EvaluationFacts {
 export function buildTransferReport(e: TransferEvaluation): TransferReport {
   const { input, manifest } = e;
   const { options, backbone, features } = input;
-  const cachedShards = features.filter((f) => f.cached).length;
   return {
     runId: input.runId,
     title: `Transfer learning: ${manifest.classNames.join(' vs ')}`,
@@ -107,9 +106,9 @@ export function buildTransferReport(e: TransferEvaluation): TransferReport {
       { step: 'ingest', cached: input.ingest.cached, key: input.manifestKey, reason: input.ingest.cacheReason },
       {
         step: 'extract',
-        cached: cachedShards === features.length,
+        cached: features.cached === features.shards,
         key: featurePrefix(input.manifestKey, backbone),
-        reason: `${cachedShards} of ${features.length} feature shards were already stored for (dataset ${manifest.name}, backbone ${backbone.sha256.slice(0, 12)}, cut ${backbone.cutLayer}, ${backbone.inputSize.join('×')} ${backbone.scaling})`,
+        reason: `${features.cached} of ${features.shards} feature shards were already stored for (dataset ${manifest.name}, backbone ${backbone.sha256.slice(0, 12)}, cut ${backbone.cutLayer}, ${backbone.inputSize.join('×')} ${backbone.scaling})`,
       },
       ...input.methods.map((m) =>
         m.resumedFrom
@@ -139,10 +138,10 @@ export function buildTransferReport(e: TransferEvaluation): TransferReport {
       {
         ingest: input.ingest.seconds !== undefined ? { seconds: input.ingest.seconds, activities: input.ingest.activities ?? 1 } : undefined,
         extract: {
-          seconds: features.reduce((sum, f) => sum + (f.seconds ?? 0), 0),
-          activities: features.length,
-          backend: [...new Set(features.flatMap((f) => (f.backend ? [f.backend] : [])))].join(' / ') || undefined,
-          breakdown: sumProfiles(features),
+          seconds: features.seconds,
+          activities: features.shards,
+          backend: features.backends.join(' / ') || undefined,
+          breakdown: features.profile && { s3Read: features.profile.readSeconds, compute: features.profile.computeSeconds, s3Write: features.profile.writeSeconds },
         },
         ...Object.fromEntries(input.methods.map((m) => [m.method, { seconds: m.trainSeconds, activities: 1, backend: m.backend }])),
         evaluate: { seconds: e.evaluateSeconds, activities: 1, backend: e.backend },
@@ -163,12 +162,4 @@ export function transferRunResult(report: TransferReport, reportKeys: TransferRu
     modelKey: report.chosen.modelKey,
     reportKeys,
   };
-}
-
-/** The extraction activities' seconds by phase, summed (cache hits have none). */
-function sumProfiles(features: FeatureShard[]): Record<string, number> | undefined {
-  const profiled = features.flatMap((f) => (f.profile ? [f.profile] : []));
-  if (!profiled.length) return undefined;
-  const sum = (k: keyof NonNullable<FeatureShard['profile']>) => profiled.reduce((a, p) => a + p[k], 0);
-  return { s3Read: sum('readSeconds'), compute: sum('computeSeconds'), s3Write: sum('writeSeconds') };
 }

@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { classificationMetrics } from '../../lib/metrics';
-import { type EvaluateInput, type EvaluateTransferInput, type MethodResult, LAB_CNN_DEFAULTS, TRANSFER_DEFAULTS, TRANSFER_STEPS } from '../../contracts';
+import { type EvaluateInput, type EvaluateTransferInput, type MethodResult, LAB_CNN_DEFAULTS, TRANSFER_DEFAULTS, TRANSFER_STEPS, addFeatures, EMPTY_FEATURE_SUMMARY } from '../../contracts';
 import { buildLabCnnReport } from '../../lib/report/lab-cnn';
 import { buildMethodReport, buildTransferReport, transferRunResult } from '../../lib/report/transfer';
 
@@ -69,7 +69,7 @@ test('transfer report: every method scored, the choice recorded, caches and step
     features: [
       { split: 'train', count: 10, features: 'f/0', labels: 'l/0', cached: true },
       { split: 'val', count: 4, features: 'f/1', labels: 'l/1', cached: false, seconds: 2, backend: 'tensorflow', profile: { readSeconds: 0.5, computeSeconds: 1, writeSeconds: 0.25 } },
-    ],
+    ].reduce(addFeatures, EMPTY_FEATURE_SUMMARY),
     timings: { backbone: 1, ingest: 4, extract: 3, features: 11, finetune: 12 },
   };
   const scored = (acc: number) => ({ split: 'val', metrics: { ...metrics, accuracy: acc }, loss: 0.2, misclassified: [] });
