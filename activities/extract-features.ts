@@ -2,7 +2,7 @@
 // one activity per shard. Features are cached in S3 under a key made of the dataset hash,
 // the backbone hash, the cut layer and the preprocessing, so a rerun does no work.
 import type { ActivityDeps } from './deps';
-import type { BackboneInfo, FeatureShard } from '../contracts';
+import type { BackboneInfo, FeatureShard, SplitShards } from '../contracts';
 import { loadManifest } from '../lib/data/dataset';
 import { extractFeatures } from '../lib/models/backbone';
 import { featureKey } from '../lib/data/features';
@@ -13,11 +13,10 @@ const BATCH = 32;
 
 export function extractFeaturesActivities(deps: ActivityDeps) {
   return {
-    async listDatasetShards(input: { manifestKey: string }): Promise<{ split: string; shardIndex: number; count: number }[]> {
+    /** Shards per split: all a workflow needs to fan out (a list of shards would grow with the dataset). */
+    async countDatasetShards(input: { manifestKey: string }): Promise<SplitShards[]> {
       const manifest = await loadManifest(deps().store, input.manifestKey);
-      return Object.entries(manifest.splits).flatMap(([split, entry]) =>
-        entry.shards.map((shard, shardIndex) => ({ split, shardIndex, count: shard.count })),
-      );
+      return Object.entries(manifest.splits).map(([split, entry]) => ({ split, shards: entry.shards.length, images: entry.count }));
     },
 
     async extractFeatures(input: { manifestKey: string; split: string; shardIndex: number; backbone: BackboneInfo }): Promise<FeatureShard> {

@@ -1,12 +1,14 @@
 // Activities: an image folder (dir, s3:// prefix or archive) → uint8 shards + manifest in S3,
 // in three steps so a workflow can fan the decoding out:
 //   plan      scan, upload the raw files content-addressed, cut the file list into shards;
-//   shard     (one per shard, in parallel, on any worker) read raw files from S3, decode, write;
-//   finalize  assemble the manifest, then the by-content pointer that makes re-ingestion free.
+//   shard     (one per shard, in parallel, on any worker) read raw files from S3, decode, write
+//             the shard and its result (paths, rejected files) to S3, return counts only;
+//   finalize  read the shard results, assemble the manifest, then the by-content pointer that
+//             makes re-ingestion free.
 // Each step writes only content-addressed objects (or, last, the pointer), so a retry of any
 // step rewrites the same keys. The bodies are plain functions of (store, config, heartbeat);
 // the activity wrappers at the bottom add progress heartbeats and non-retryable bad-input errors.
-import { type ImageIngestOptions, type PlanResult, type ShardResult, type FinalizeResult } from '../contracts';
+import { type ImageIngestOptions, type PlanResult, type ShardResult, type ShardSummary, type FinalizeResult } from '../contracts';
 import { availableParallelism } from 'node:os';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -19,7 +21,8 @@ import pLimit from 'p-limit';
 import { SPLITS, scanImageFolder, byCodePoint } from '../lib/data/images/scan';
 import { ImageRejectedError, channelsOf, imageToTensorBytes } from '../lib/data/images/decode';
 import { heartbeatProgress } from './progress';
-import { ImageIngestError, PLAN_FORMAT, PREFIX, RAW_PREFIX, checkShards, contentRefSchema, cutShards, datasetIdentity, datasetName, planSchema, rawKeyOf, refKeyOf, validateOptions, type ContentRef, type ImagePlan } from '../lib/data/images/plan';
+import { immutableRecords } from '../lib/store/immutable-cache';
+import { ImageIngestError, PLAN_FORMAT, PREFIX, RAW_PREFIX, checkShards, contentRefSchema, shardResultKey, shardResultSchema, cutShards, datasetIdentity, datasetName, planSchema, rawKeyOf, refKeyOf, validateOptions, type ContentRef, type ImagePlan } from '../lib/data/images/plan';
 
 /** What the step bodies need; in a test `heartbeat` can be a no-op. */
 export interface IngestEnv {
@@ -33,6 +36,10 @@ const MAX_FILE_BYTES = 256 * 1024 ** 2;
 const UPLOAD_CONCURRENCY = 8;
 /** sharp decodes on libuv's thread pool; a few more in flight than cores keeps it busy while S3 reads wait. */
 const DECODE_CONCURRENCY = Math.max(2, availableParallelism() + 2);
+/** Finalize reads this many shard results at once. */
+const RESULT_READ_CONCURRENCY = 16;
+/** Plans are content-addressed: one parse per worker serves all its shard steps. */
+const cachedPlan = immutableRecords<ImagePlan>(2);
 
 export async function planImageDatasetCore(env: IngestEnv, input: ImageIngestOptions): Promise<PlanResult> {
   const started = Date.now();
@@ -111,7 +118,7 @@ export async function planImageDatasetCore(env: IngestEnv, input: ImageIngestOpt
   }
 }
 
-export async function ingestImageShardCore(env: IngestEnv, input: { planKey: string; shardIndex: number }): Promise<ShardResult> {
+export async function ingestImageShardCore(env: IngestEnv, input: { planKey: string; shardIndex: number }): Promise<ShardSummary> {
   const started = Date.now();
   const { store, heartbeat } = env;
   const plan = await loadPlan(store, input.planKey);
@@ -162,20 +169,24 @@ export async function ingestImageShardCore(env: IngestEnv, input: { planKey: str
     store.putContent(`${PREFIX}/shards`, images, '.u8'),
     store.putContent(`${PREFIX}/shards`, labels, '.u8'),
   ]);
-  return {
+  const seconds = (Date.now() - started) / 1000;
+  const result: ShardResult = {
     shardIndex: input.shardIndex,
     split: entry.split,
     shard: { count: kept.length, images: imagesObj, labels: labelsObj, paths: kept.map((i) => files[i].path) },
     rejected,
-    seconds: (Date.now() - started) / 1000,
+    seconds,
   };
+  // The paths stay in S3; only the counts cross workflow history.
+  await store.putJson(shardResultKey(input.planKey, input.shardIndex), result);
+  return { shardIndex: input.shardIndex, split: entry.split, count: kept.length, rejected: rejected.length, seconds };
 }
 
-export async function finalizeImageDatasetCore(env: IngestEnv, input: { planKey: string; shards: ShardResult[] }): Promise<FinalizeResult> {
+export async function finalizeImageDatasetCore(env: IngestEnv, input: { planKey: string }): Promise<FinalizeResult> {
   const started = Date.now();
-  const { store } = env;
+  const { store, heartbeat } = env;
   const plan = await loadPlan(store, input.planKey);
-  const byIndex = checkShards(plan, input);
+  const byIndex = checkShards(plan, { planKey: input.planKey, shards: await readShardResults(store, input.planKey, plan.shards.length, heartbeat) });
   const labelOf = new Map(plan.files.map((f) => [f.path, f.label]));
 
   const splits: Record<string, SplitManifest> = {};
@@ -218,6 +229,23 @@ export async function finalizeImageDatasetCore(env: IngestEnv, input: { planKey:
   };
 }
 
+/** Every shard step's stored result; a missing one is left out, for checkShards to name. */
+async function readShardResults(store: ArtifactStore, planKey: string, shards: number, heartbeat: IngestEnv['heartbeat']): Promise<ShardResult[]> {
+  const reads = pLimit(RESULT_READ_CONCURRENCY);
+  let done = 0;
+  const results = await Promise.all(
+    Array.from({ length: shards }, (_, i) =>
+      reads(async () => {
+        const key = shardResultKey(planKey, i);
+        const result = (await store.head(key)) ? await store.getJson(key, shardResultSchema) : undefined;
+        heartbeat({ message: 'reading shard results', done: ++done, total: shards });
+        return result;
+      }),
+    ),
+  );
+  return results.filter((r): r is ShardResult => r !== undefined);
+}
+
 async function existingRef(store: ArtifactStore, datasetKey: string): Promise<ContentRef | undefined> {
   if (!(await store.head(refKeyOf(datasetKey)))) return undefined;
   const ref = await store.getJson(refKeyOf(datasetKey), contentRefSchema);
@@ -230,7 +258,7 @@ async function loadPlan(store: ArtifactStore, planKey: string): Promise<ImagePla
     throw new ImageIngestError(`${JSON.stringify(planKey)} is not an image-ingestion plan key (${PREFIX}/plans/…)`);
   }
   // The schema checks the format too: another format is a RecordFormatError naming the key.
-  return store.getJson(planKey, planSchema);
+  return cachedPlan(store, planKey, () => store.getJson(planKey, planSchema));
 }
 
 export function imageIngestActivities(deps: ActivityDeps) {
@@ -244,7 +272,7 @@ export function imageIngestActivities(deps: ActivityDeps) {
   };
   return {
     planImageDataset: (input: ImageIngestOptions): Promise<PlanResult> => planImageDatasetCore(env(), input),
-    ingestImageShard: (input: { planKey: string; shardIndex: number }): Promise<ShardResult> => ingestImageShardCore(env(), input),
-    finalizeImageDataset: (input: { planKey: string; shards: ShardResult[] }): Promise<FinalizeResult> => finalizeImageDatasetCore(env(), input),
+    ingestImageShard: (input: { planKey: string; shardIndex: number }): Promise<ShardSummary> => ingestImageShardCore(env(), input),
+    finalizeImageDataset: (input: { planKey: string }): Promise<FinalizeResult> => finalizeImageDatasetCore(env(), input),
   };
 }

@@ -57,4 +57,32 @@ export interface ShardResult {
   seconds?: number;
 }
 
+/**
+ * What a shard step returns through workflow history: counts only. Its whole result (paths,
+ * rejected files) is stored under `shardResultKey(planKey, shardIndex)` for finalize to read.
+ */
+export interface ShardSummary {
+  shardIndex: number;
+  split: Split;
+  count: number;
+  rejected: number;
+  seconds: number;
+}
+
+/** Shard steps added up: the same size for ten shards or ten thousand. */
+export interface IngestSummary {
+  shards: number;
+  images: number;
+  rejected: number;
+  seconds: number;
+}
+
+export const EMPTY_INGEST_SUMMARY: IngestSummary = { shards: 0, images: 0, rejected: 0, seconds: 0 };
+
+export function addIngest(summary: IngestSummary, more: ShardSummary | IngestSummary): IngestSummary {
+  const shards = 'shards' in more ? more.shards : 1;
+  const images = 'images' in more ? more.images : more.count;
+  return { shards: summary.shards + shards, images: summary.images + images, rejected: summary.rejected + more.rejected, seconds: summary.seconds + more.seconds };
+}
+
 export type FinalizeResult = IngestResult & { quality: { rejected: number; duplicates: number; crossSplit: number } };

@@ -64,7 +64,9 @@ export const TransferOptionsSchema = z.object({
   // Backbone-sized images (224×224 and more): larger batches than this do not fit a GPU.
   batchSize: flag(z.number().int().min(1).max(1024).default(32), '--batch-size <n>', 'mini-batch size'),
   seed: seedField(),
-  shardSize: z.number().int().min(1).default(128),
+  shardSize: flag(z.number().int().min(1).max(65_536).default(128), '--shard-size <n>', 'images per stored shard: the unit of parallel decoding and feature extraction'),
+  // Temporal refuses more than 2,000 pending activities per execution; a fleet rarely needs more than this.
+  maxInFlight: flag(z.number().int().min(1).max(500).default(64), '--max-in-flight <n>', 'shard activities a fanned-out step keeps in flight at once'),
   maxPixels: z.number().int().min(1).default(50_000_000),
 });
 
@@ -97,6 +99,23 @@ export interface FeatureShard {
   backend?: string;
   /** Where the activity's seconds went: reading the image shard, running the backbone, writing the features. */
   profile?: ExtractProfile;
+}
+
+/** How many shards (and images) a split of a dataset has. */
+export interface SplitShards {
+  split: string;
+  shards: number;
+  images: number;
+}
+
+/** The n-th shard of a dataset, counting split after split in the given order. */
+export function nthShard(splits: SplitShards[], n: number): { split: string; shardIndex: number } {
+  let rest = n;
+  for (const s of splits) {
+    if (rest < s.shards) return { split: s.split, shardIndex: rest };
+    rest -= s.shards;
+  }
+  throw new RangeError(`shard ${n} is past the dataset's ${n - rest} shards`);
 }
 
 export interface ExtractProfile {

@@ -1,14 +1,16 @@
 // Workflow `transferLearning`: a folder of photos + a pretrained backbone → the better of
 // two classifiers, with the evidence side by side.
-//   ingest (fan-out per shard) → extract features (per shard, cached) → logistic-regression head
+//   ingest (bounded fan-out per shard) → extract features (per shard, cached) → logistic-regression head
 //   → staged fine-tuning (GPU queue) → evaluate both on held-out data → choose
 //   → (when asked) compete for champion of a model name in the registry.
 import { proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import { type TransferLearningInput, type MethodResult, TransferOptionsSchema, runIdFor, type TransferRunResult, TRANSFER_STEPS, runSteps, transferWork, addFeatures, EMPTY_FEATURE_SUMMARY } from '../contracts';
+import { type TransferLearningInput, type MethodResult, TransferOptionsSchema, runIdFor, type TransferRunResult, TRANSFER_STEPS, runSteps, transferWork, addFeatures, addIngest, EMPTY_FEATURE_SUMMARY, EMPTY_INGEST_SUMMARY } from '../contracts';
 import { validOptions } from './options';
 import { FAULT_RETRY, TRAINING_RETRY } from './retry';
 import { trackSteps } from './steps';
+import { partitioned } from './fan-out';
+import { extractShards, ingestShards } from './shard-steps';
 
 const cpu = proxyActivities<Activities>({ startToCloseTimeout: '30 minutes', heartbeatTimeout: '2 minutes', retry: FAULT_RETRY });
 
@@ -27,16 +29,15 @@ export async function transferLearning(input: TransferLearningInput): Promise<Tr
   const steps = runSteps(TRANSFER_STEPS, !!promotion);
   const { progress, timings, step } = trackSteps('transfer', steps, transferWork(options, !!promotion));
 
-  // Fanned-out steps record how many of their parallel activities have finished (no extra
-  // history: each completion is an event anyway); clients add the running ones' heartbeats.
-  const countDone = async <T>(activity: Promise<T>, name: string, what: string, total: number): Promise<T> => {
-    if (progress.step === name && !progress.detail?.activities) progress.detail = { step: name, message: what, activities: { finished: 0, total } };
-    const result = await activity;
-    if (progress.step === name) {
-      const finished = (progress.detail?.activities?.finished ?? 0) + 1;
-      progress.detail = { step: name, message: what, activities: { finished, total } };
-    }
-    return result;
+  // Fanned-out steps record how many of their shards have finished (no extra history: each
+  // completion is an event anyway); clients add the running activities' heartbeats.
+  const countFinished = (name: string, what: string, total: number) => {
+    let finished = 0;
+    if (progress.step === name) progress.detail = { step: name, message: what, activities: { finished, total } };
+    return (shards: number) => {
+      finished += shards;
+      if (progress.step === name) progress.detail = { step: name, message: what, activities: { finished, total } };
+    };
   };
 
   const backbone = await step('backbone', () => cpu.describeBackbone({ backbone: options.backbone, cutLayer: options.cutLayer }));
@@ -55,22 +56,17 @@ export async function transferLearning(input: TransferLearningInput): Promise<Tr
     if (plan.cached && plan.manifestKey) {
       return { manifestKey: plan.manifestKey, cached: true, cacheReason: plan.cacheReason, seconds: plan.seconds ?? 0, activities: 1 };
     }
-    const shards = await Promise.all(
-      Array.from({ length: plan.shards }, (_, shardIndex) => countDone(cpu.ingestImageShard({ planKey: plan.planKey, shardIndex }), 'ingest', 'image shards', plan.shards)),
-    );
-    const final = await cpu.finalizeImageDataset({ planKey: plan.planKey, shards });
-    const seconds = (plan.seconds ?? 0) + shards.reduce((sum, s) => sum + (s.seconds ?? 0), 0) + final.seconds;
-    return { manifestKey: final.manifestKey, cached: false, cacheReason: plan.cacheReason, seconds, activities: shards.length + 2 };
+    const shards = await partitioned(ingestShards, { planKey: plan.planKey }, plan.shards, options.maxInFlight, addIngest, EMPTY_INGEST_SUMMARY, countFinished('ingest', 'image shards', plan.shards));
+    const final = await cpu.finalizeImageDataset({ planKey: plan.planKey });
+    const seconds = (plan.seconds ?? 0) + shards.seconds + final.seconds;
+    return { manifestKey: final.manifestKey, cached: false, cacheReason: plan.cacheReason, seconds, activities: shards.shards + 2 };
   });
 
   const features = await step('extract', async () => {
-    const shardList = await cpu.listDatasetShards({ manifestKey: dataset.manifestKey });
-    const shards = await Promise.all(
-      shardList.map((shard) =>
-        countDone(cpu.extractFeatures({ manifestKey: dataset.manifestKey, split: shard.split, shardIndex: shard.shardIndex, backbone }), 'extract', 'feature shards', shardList.length),
-      ),
-    );
-    return shards.reduce(addFeatures, EMPTY_FEATURE_SUMMARY);
+    const splits = await cpu.countDatasetShards({ manifestKey: dataset.manifestKey });
+    const total = splits.reduce((n, s) => n + s.shards, 0);
+    const input = { manifestKey: dataset.manifestKey, backbone, splits };
+    return partitioned(extractShards, input, total, options.maxInFlight, addFeatures, EMPTY_FEATURE_SUMMARY, countFinished('extract', 'feature shards', total));
   });
 
   const methods: MethodResult[] = [];

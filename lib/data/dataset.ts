@@ -4,6 +4,7 @@ import type { ShardRef } from '../../contracts';
 import pLimit from 'p-limit';
 import { z } from 'zod';
 import { type ArtifactStore, sha256Hex, storedObjectSchema } from '../store/store';
+import { immutableRecords } from '../store/immutable-cache';
 
 /** Shards a split's reader keeps in flight: enough to hide S3 latency, few enough to bound memory. */
 const SHARD_READS_IN_FLIGHT = 4;
@@ -72,8 +73,11 @@ export async function storeManifest(store: ArtifactStore, prefix: string, manife
   return { key: stored.key, sha256: stored.sha256, manifest };
 }
 
+/** Manifests are content-addressed: each worker parses one once for all its shard activities. */
+const cachedManifest = immutableRecords<DatasetManifest>(4);
+
 export async function loadManifest(store: ArtifactStore, key: string): Promise<DatasetManifest> {
-  return store.getJson(key, manifestSchema);
+  return cachedManifest(store, key, () => store.getJson(key, manifestSchema));
 }
 
 export interface SplitData {

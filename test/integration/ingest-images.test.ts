@@ -12,6 +12,7 @@ import { PutObjectCommand } from '@aws-sdk/client-s3';
 import sharp from 'sharp';
 import * as tar from 'tar';
 import { REPO_ROOT, testConfig, testEnv, testStore } from './harness';
+import { shardResultKey } from '../../lib/data/images/plan';
 import { planImageDatasetCore, ingestImageShardCore, finalizeImageDatasetCore, type IngestEnv } from '../../activities/ingest-images';
 import { type ImageIngestOptions } from '../../contracts';
 import { loadManifest, loadSplit } from '../../lib/data/dataset';
@@ -46,7 +47,7 @@ async function ingest(o: ImageIngestOptions) {
   if (plan.cached) return { plan, timings: { plan: (t1 - t0) / 1000, shards: 0 } };
   const shards = await Promise.all(Array.from({ length: plan.shards }, (_, shardIndex) => ingestImageShardCore(env, { planKey: plan.planKey, shardIndex })));
   const t2 = Date.now();
-  const result = await finalizeImageDatasetCore(env, { planKey: plan.planKey, shards });
+  const result = await finalizeImageDatasetCore(env, { planKey: plan.planKey });
   return { plan, shards, result, timings: { plan: (t1 - t0) / 1000, shards: (t2 - t1) / 1000 } };
 }
 
@@ -151,10 +152,14 @@ test('bad files are listed as rejected with a reason; the rest is ingested', { t
   assert.equal(total('train') + total('val'), 13);
   assert.equal(manifest.splits.train.count, total('train'));
 
-  // Finalize checks what it is handed: a missing shard is an error, not a smaller dataset.
-  await assert.rejects(finalizeImageDatasetCore(env, { planKey: run.plan.planKey, shards: run.shards!.slice(1) }), /no result for shard\(s\) 0/);
+  // Finalize checks what it reads: a missing shard result is an error, not a smaller dataset.
+  const shard0 = shardResultKey(run.plan.planKey, 0);
+  const stored = await store.getBytes(shard0);
+  await store.delete(shard0);
+  await assert.rejects(finalizeImageDatasetCore(env, { planKey: run.plan.planKey }), /no result for shard\(s\) 0/);
+  await store.putBytes(shard0, stored);
   // Retrying finalize (as Temporal would) gives the same manifest.
-  const retried = await finalizeImageDatasetCore(env, { planKey: run.plan.planKey, shards: run.shards! });
+  const retried = await finalizeImageDatasetCore(env, { planKey: run.plan.planKey });
   assert.equal(retried.manifestKey, result.manifestKey);
   assertWorkDirClean();
 });

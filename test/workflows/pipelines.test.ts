@@ -25,8 +25,8 @@ const GPU_QUEUE = `wf-test-gpu-${stamp}`;
 interface Scenario {
   /** Shards the ingestion plan has (default 2). */
   shards?: number;
-  /** Shards the dataset lists for feature extraction (default: one train, one val, one test). */
-  listed?: { split: string; shardIndex: number; count: number }[];
+  /** Shards per split the dataset has for feature extraction (default: one train, one val, one test). */
+  listed?: { split: string; shards: number; images: number }[];
   /** The plan finds the dataset already stored. */
   cachedPlan?: boolean;
   /** This activity throws a plain Error on its first attempt. */
@@ -109,18 +109,18 @@ const standIns: StandIns = {
   },
   async ingestImageShard(input) {
     called('ingestImageShard', input);
-    return { shardIndex: input.shardIndex, split: 'train', shard: { count: 10, paths: [] }, rejected: [], seconds: 1 };
+    return { shardIndex: input.shardIndex, split: 'train', count: 10, rejected: 0, seconds: 1 };
   },
   async finalizeImageDataset(input) {
     called('finalizeImageDataset', input);
     return { ...ingestResult('datasets/new/manifest.json'), quality: { rejected: 0, duplicates: 0, crossSplit: 0 } };
   },
-  async listDatasetShards(input) {
-    const s = called('listDatasetShards', input);
+  async countDatasetShards(input) {
+    const s = called('countDatasetShards', input);
     return s.listed ?? [
-      { split: 'train', shardIndex: 0, count: 10 },
-      { split: 'val', shardIndex: 0, count: 5 },
-      { split: 'test', shardIndex: 0, count: 5 },
+      { split: 'train', shards: 1, images: 10 },
+      { split: 'val', shards: 1, images: 5 },
+      { split: 'test', shards: 1, images: 5 },
     ];
   },
   async extractFeatures(input) {
@@ -279,7 +279,7 @@ const transferPrefix = (shards: number, listed: number) => [
   'planImageDataset',
   ...Array<string>(shards).fill('ingestImageShard'),
   'finalizeImageDataset',
-  'listDatasetShards',
+  'countDatasetShards',
   ...Array<string>(listed).fill('extractFeatures'),
 ];
 
@@ -330,15 +330,15 @@ test('transfer, method both, with promotion: head, then fine-tuning warm-started
 });
 
 test('transfer fan-out: one ingestImageShard per planned shard, one extractFeatures per listed shard', async () => {
-  const listed = [0, 1, 2, 3].map((shardIndex) => ({ split: 'train', shardIndex, count: 10 })).concat([{ split: 'test', shardIndex: 0, count: 3 }]);
+  const listed = [{ split: 'train', shards: 4, images: 40 }, { split: 'test', shards: 1, images: 3 }];
   const handle = await start('transferLearning', transferInput('features'), { shards: 5, listed });
   await handle.result();
   assert.deepEqual(namesOf(handle), [...transferPrefix(5, 5), 'trainFeatureHead', 'evaluateTransfer']);
   const shardIndexes = only(handle, 'ingestImageShard').map((c) => c.input.shardIndex as number);
   assert.deepEqual(shardIndexes.sort((a, b) => a - b), [0, 1, 2, 3, 4]);
   assert.ok(only(handle, 'ingestImageShard').every((c) => c.input.planKey === 'plans/p.json'));
-  const finalize = only(handle, 'finalizeImageDataset')[0].input;
-  assert.deepEqual((finalize.shards as { shardIndex: number }[]).map((s) => s.shardIndex), [0, 1, 2, 3, 4], 'shard results in plan order');
+  // The shards' results stay in S3: finalize is handed the plan's key and nothing per shard.
+  assert.deepEqual(only(handle, 'finalizeImageDataset')[0].input, { planKey: 'plans/p.json' });
   const extracted = only(handle, 'extractFeatures').map((c) => `${c.input.split}/${c.input.shardIndex}`);
   assert.deepEqual(extracted.sort(), ['test/0', 'train/0', 'train/1', 'train/2', 'train/3']);
   assert.ok(only(handle, 'extractFeatures').every((c) => c.input.manifestKey === 'datasets/new/manifest.json'));
@@ -349,8 +349,8 @@ test('transfer fan-out: one ingestImageShard per planned shard, one extractFeatu
 test('transfer: a cached plan skips shard ingestion and extracts from the cached dataset', async () => {
   const handle = await start('transferLearning', transferInput('features'), { cachedPlan: true });
   await handle.result();
-  assert.deepEqual(namesOf(handle), ['describeBackbone', 'planImageDataset', 'listDatasetShards', 'extractFeatures', 'extractFeatures', 'extractFeatures', 'trainFeatureHead', 'evaluateTransfer']);
-  assert.equal(only(handle, 'listDatasetShards')[0].input.manifestKey, 'datasets/cached/manifest.json');
+  assert.deepEqual(namesOf(handle), ['describeBackbone', 'planImageDataset', 'countDatasetShards', 'extractFeatures', 'extractFeatures', 'extractFeatures', 'trainFeatureHead', 'evaluateTransfer']);
+  assert.equal(only(handle, 'countDatasetShards')[0].input.manifestKey, 'datasets/cached/manifest.json');
   const ingest = only(handle, 'evaluateTransfer')[0].input.ingest as { cached: boolean; activities: number };
   assert.equal(ingest.cached, true);
   assert.equal(ingest.activities, 1);

@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { z } from 'zod';
 import type { ImageIngestOptions, ShardResult, Split } from '../../../contracts';
 import { BadInputError } from '../../errors';
-import { sha256Hex } from '../../store/store';
+import { sha256Hex, storedObjectSchema } from '../../store/store';
 import { DATASET_FORMAT, seededPermutation } from '../dataset';
 import { DECODER_VERSION, channelsOf } from './decode';
 import { SPLITS, byCodePoint, type ImageFolderScan, type ScannedFile } from './scan';
@@ -74,10 +74,22 @@ export const planSchema: z.ZodType<ImagePlan> = z
   })
   .describe(`image ingestion plan (${PLAN_FORMAT})`);
 
+export const shardResultSchema: z.ZodType<ShardResult> = z
+  .object({
+    shardIndex: z.number().int().nonnegative(),
+    split: splitSchema,
+    shard: z.object({ count: z.number().int().nonnegative(), images: storedObjectSchema, labels: storedObjectSchema, paths: z.array(z.string()).optional() }),
+    rejected: z.array(z.object({ path: z.string(), reason: z.string() })),
+    seconds: z.number().optional(),
+  })
+  .describe('image shard result');
+
 export const contentRefSchema: z.ZodType<ContentRef> = z
   .object({ manifestKey: z.string(), datasetSha256: z.string(), planKey: z.string(), shards: z.number().int().nonnegative() })
   .describe('dataset content pointer');
 
+/** Where a shard step stores its whole result: fixed by the plan and the index, so a retry overwrites it. */
+export const shardResultKey = (planKey: string, shardIndex: number) => `${PREFIX}/shard-results/${path.posix.basename(planKey, '.json')}/${shardIndex}.json`;
 export const refKeyOf = (datasetKey: string) => `${PREFIX}/by-content/${datasetKey}.json`;
 export const rawKeyOf = (sha256: string) => `${RAW_PREFIX}/${sha256}`;
 
@@ -105,13 +117,13 @@ export function cutShards(files: ScannedFile[], o: ImageIngestOptions): ImagePla
   return shards;
 }
 
-/** Finalize trusts nothing it is handed: every shard of the plan exactly once, each from its split. */
+/** Finalize trusts nothing it reads: every shard of the plan exactly once, each from its split. */
 export function checkShards(plan: ImagePlan, input: { planKey: string; shards: ShardResult[] }): ShardResult[] {
   const byIndex: (ShardResult | undefined)[] = Array.from({ length: plan.shards.length }, () => undefined);
   for (const r of input.shards) {
     const expected = plan.shards[r.shardIndex];
     if (!expected) throw new ImageIngestError(`shard ${r.shardIndex} is not in plan ${input.planKey} (${plan.shards.length} shards)`);
-    if (byIndex[r.shardIndex]) throw new ImageIngestError(`shard ${r.shardIndex} was handed to finalize twice`);
+    if (byIndex[r.shardIndex]) throw new ImageIngestError(`shard ${r.shardIndex} was reported twice`);
     if (r.split !== expected.split) throw new ImageIngestError(`shard ${r.shardIndex} is a ${expected.split} shard, reported as ${r.split}`);
     const planned = expected.files.map((i) => plan.files[i].path).sort(byCodePoint);
     const reported = [...(r.shard.paths ?? []), ...r.rejected.map((x) => x.path)].sort(byCodePoint);
