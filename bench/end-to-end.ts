@@ -16,7 +16,6 @@
 // default all 60,000), TL_BENCH_E2E_STAGES (fine-tuning stages JSON, default one head epoch
 // and one top-20 epoch), TL_BENCH_E2E_ROUNDS (default 1; more rounds alternate who goes first).
 // TL_BENCH_E2E=0 skips it all.
-import { spawn, type ChildProcess } from 'node:child_process';
 import fs = require('node:fs');
 import os = require('node:os');
 import path = require('node:path');
@@ -26,12 +25,12 @@ import { ArtifactStore } from '../lib/store/store';
 import type { LabCnnRunResult, TransferRunResult } from '../contracts';
 import type { TransferReport } from '../lib/report/transfer';
 import type { StepTiming } from '../lib/report/charts';
+import { TL, emptyBucket, endChildrenOnSignal, ensureStack, runJson as runJsonIn, startWorker as startWorkerIn } from './processes';
 
 /** A run's report, hash-verified and parsed; the bench reads the few fields it prints. */
 const readDocument = async <T>(store: ArtifactStore, key: string): Promise<T> => (await store.getJson(key, z.unknown())) as T;
 
 const REPO = path.resolve(__dirname, '..', '..');
-const TL = path.join(REPO, 'bin', 'tl');
 const OUT = process.env.TL_BENCH_OUT ?? '/tmp/tl-bench';
 const PY = process.env.TL_BENCH_PYTHON ?? '/usr/bin/python3';
 const IDX_DIR = process.env.TL_FASHION_MNIST_DIR ?? '/usr/share/datasets/fashion-mnist';
@@ -57,74 +56,8 @@ const childEnv: NodeJS.ProcessEnv = {
   TL_TASK_QUEUE_GPU: `tl-bench-e2e-gpu-${process.pid}`,
   TF_CPP_MIN_LOG_LEVEL: process.env.TF_CPP_MIN_LOG_LEVEL ?? '2',
 };
-
-/** Children still running (peer scripts, tl commands, workers): an interrupted bench ends them. */
-const live = new Set<ChildProcess>();
-function track<C extends ChildProcess>(child: C): C {
-  live.add(child);
-  child.once('exit', () => live.delete(child));
-  return child;
-}
-
-interface Timed<T> {
-  seconds: number;
-  value: T;
-}
-
-/** Runs a command to completion; its stdout parsed as the last JSON document it printed. */
-async function runJson<T>(cmd: string, args: string[], env = childEnv): Promise<Timed<T>> {
-  const start = process.hrtime.bigint();
-  const child = track(spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe'] }));
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d) => (stdout += d));
-  child.stderr.on('data', (d) => (stderr += d));
-  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
-  const seconds = Number(process.hrtime.bigint() - start) / 1e9;
-  if (code !== 0) throw new Error(`${path.basename(cmd)} ${args.slice(0, 3).join(' ')} exited ${code}: ${(stderr || stdout).trim().split('\n').slice(-3).join(' | ')}`);
-  const last = stdout.trim().lastIndexOf('\n{');
-  return { seconds, value: JSON.parse(last >= 0 ? stdout.trim().slice(last + 1) : stdout) as T };
-}
-
-interface WorkerDoc {
-  taskQueue: string;
-  backend: { name: string; description: string; passedOver: { name: string; reason: string }[] };
-}
-
-/** `tl worker --queue Q --json`, resolved once it serves. */
-function startWorker(queue: 'cpu' | 'gpu'): Promise<{ child: ChildProcess; doc: WorkerDoc }> {
-  const child = track(spawn(process.execPath, [TL, 'worker', '--queue', queue, '--json'], { env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] }));
-  return new Promise((resolve, reject) => {
-    let stdout = '';
-    let stderr = '';
-    const timer = setTimeout(() => reject(new Error(`the ${queue} worker did not start within 120 s: ${stderr.slice(-500)}`)), 120_000);
-    child.stderr!.on('data', (d) => (stderr += d));
-    child.stdout!.on('data', (d) => {
-      stdout += d;
-      try {
-        const doc = JSON.parse(stdout) as WorkerDoc;
-        clearTimeout(timer);
-        resolve({ child, doc });
-      } catch {
-        /* not complete yet */
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`the ${queue} worker exited ${code}: ${stderr.slice(-500)}`)));
-  });
-}
-
-async function ensureStack(): Promise<void> {
-  const status = await runJson<Record<string, { healthy?: boolean }>>(process.execPath, [TL, 'stack', 'status', '--json']).catch(() => null);
-  const healthy = status && ['temporal', 'minio'].every((s) => status.value[s]?.healthy);
-  if (!healthy) {
-    console.log('end-to-end: starting the local stack (tl stack up)');
-    await runJson(process.execPath, [TL, 'stack', 'up', '--json']);
-  }
-}
-
-async function emptyBucket(store: ArtifactStore): Promise<void> {
-  for (const key of await store.list('')) await store.delete(key);
-}
+const runJson = <T>(cmd: string, args: string[], env = childEnv) => runJsonIn<T>(cmd, args, env);
+const startWorker = (queue: 'cpu' | 'gpu') => startWorkerIn(queue, childEnv);
 
 // ---- the jobs ----
 
@@ -247,18 +180,12 @@ async function main(): Promise<void> {
     return;
   }
   const keras = process.env.TL_BENCH_KERAS_PYTHON; // from scripts/keras-peer.sh; unset: no Keras lines
-  await ensureStack();
+  await ensureStack('end-to-end', childEnv);
   const store = ArtifactStore.fromConfig(loadConfig(childEnv));
   await store.ensureBucket();
   await emptyBucket(store);
   const workers = await Promise.all([startWorker('cpu'), startWorker('gpu')]);
-  // Interrupted: no worker or peer may outlive the bench.
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.once(signal, () => {
-      for (const child of live) child.kill('SIGTERM');
-      process.exit(130);
-    });
-  }
+  endChildrenOnSignal();
   try {
     for (const w of workers) console.log(`end-to-end: worker ${w.doc.taskQueue}: backend ${w.doc.backend.description}${w.doc.backend.passedOver.length ? ` (passed over ${w.doc.backend.passedOver.map((p) => p.name).join(', ')})` : ''}`);
     console.log(`end-to-end: lab CNN ${EPOCHS} epoch(s) on ${LIMIT ?? 'all 60,000'} training images; transfer on ${path.basename(IMAGES)} with stages ${STAGES}; ${ROUNDS} round(s); load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
