@@ -4,7 +4,7 @@
 import type { ActivityDeps } from './deps';
 import type { BackboneInfo, FeatureShard, SplitShards } from '../contracts';
 import { loadManifest } from '../lib/data/dataset';
-import { extractFeatures } from '../lib/models/backbone';
+import { extractFeatures, forStoredImages } from '../lib/models/backbone';
 import { featureKey } from '../lib/data/features';
 import { heartbeatProgress } from './progress';
 import { BackboneHashError, cachedBackbone } from './backbones';
@@ -41,8 +41,13 @@ export function extractFeaturesActivities(deps: ActivityDeps) {
       };
       const images = await store.getBytes(shard.images.key);
       const readSeconds = lap();
-      const features = await extractFeatures(backbone, images, BATCH, (done, of) =>
-        heartbeatProgress({ step: 'extract', message: `${input.split} shard ${input.shardIndex}`, done, total: of, fraction: done / of }),
+      const stored = forStoredImages(backbone.spec, manifest.imageShape).storedSize;
+      const features = await extractFeatures(
+        backbone,
+        images,
+        BATCH,
+        (done, of) => heartbeatProgress({ step: 'extract', message: `${input.split} shard ${input.shardIndex}`, done, total: of, fraction: done / of }),
+        stored,
       );
       const computeSeconds = lap();
       await store.putBytes(key, new Uint8Array(features.buffer));

@@ -47,7 +47,7 @@ export async function predict(config: Config, modelSpec: string, files: string[]
     try {
       const bytes = await fs.promises.readFile(file);
       const pixels = await imageToTensorBytes(bytes, {
-        size: meta.inputSize,
+        size: meta.storedSize ?? meta.inputSize,
         colorMode: meta.channels === 1 ? 'grayscale' : 'rgb',
         resize: meta.resize,
         maxPixels: 50_000_000,

@@ -16,6 +16,7 @@ export function predictionMetadata(manifest: DatasetManifest, backbone: Backbone
     channels: backbone.channels,
     scaling: backbone.scaling,
     resize: options.resize,
+    ...(manifest.imageShape[0] !== backbone.inputSize[0] || manifest.imageShape[1] !== backbone.inputSize[1] ? { storedSize: [manifest.imageShape[0], manifest.imageShape[1]] as [number, number] } : {}),
   };
 }
 

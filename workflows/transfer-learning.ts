@@ -5,7 +5,7 @@
 //   → (when asked) compete for champion of a model name in the registry.
 import { proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import { type TransferLearningInput, type MethodResult, TransferOptionsSchema, runIdFor, type TransferRunResult, TRANSFER_STEPS, runSteps, transferWork, addFeatures, addIngest, EMPTY_FEATURE_SUMMARY, EMPTY_INGEST_SUMMARY } from '../contracts';
+import { type TransferLearningInput, type MethodResult, TransferOptionsSchema, runIdFor, type TransferRunResult, TRANSFER_STEPS, runSteps, transferWork, addFeatures, addIngest, EMPTY_FEATURE_SUMMARY, EMPTY_INGEST_SUMMARY, storedImageSize } from '../contracts';
 import { validOptions } from './options';
 import { FAULT_RETRY, TRAINING_RETRY } from './retry';
 import { trackSteps } from './steps';
@@ -45,7 +45,7 @@ export async function transferLearning(input: TransferLearningInput): Promise<Tr
   const dataset = await step('ingest', async () => {
     const plan = await cpu.planImageDataset({
       data: options.data,
-      imageSize: backbone.inputSize,
+      imageSize: storedImageSize(backbone.inputSize, options.storedSize),
       colorMode: backbone.channels === 1 ? 'grayscale' : 'rgb',
       resize: options.resize,
       seed: options.seed,

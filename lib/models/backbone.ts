@@ -135,13 +135,26 @@ export interface InputSpec {
   inputSize: [number, number];
   channels: number;
   scaling: string;
+  /** Set when the images were stored smaller than inputSize (`--stored-size`): they are resized up here. */
+  storedSize?: [number, number];
+}
+
+/** The spec for images stored at `stored` ([h, w, …], a manifest's imageShape): storedSize set when it is not the input size. */
+export function forStoredImages<S extends InputSpec>(spec: S, stored: readonly number[]): S & { storedSize?: [number, number] } {
+  const same = stored[0] === spec.inputSize[0] && stored[1] === spec.inputSize[1];
+  return same ? spec : { ...spec, storedSize: [stored[0], stored[1]] };
 }
 
 /**
- * Scales uint8 pixels to the backbone's input range. `images` are already inputSize: a
- * [n,h,w,c] tensor, or n images' bytes back to back (`count`, when given, is checked).
+ * Scales uint8 pixels to the backbone's input range. `images` are inputSize (or the spec's
+ * storedSize, then resized bilinearly to inputSize): a [n,h,w,c] tensor, or n images' bytes back
+ * to back (`count`, when given, is checked).
  */
 export function preprocessImages(spec: InputSpec, images: Uint8Array | tf.Tensor, count?: number): tf.Tensor4D {
+  if (spec.storedSize && (spec.storedSize[0] !== spec.inputSize[0] || spec.storedSize[1] !== spec.inputSize[1])) {
+    const stored = { ...spec, inputSize: spec.storedSize, storedSize: undefined };
+    return tf.tidy(() => tf.image.resizeBilinear(preprocessImages(stored, images, count), spec.inputSize, false, true));
+  }
   const [h, w] = spec.inputSize;
   const c = spec.channels;
   if (!SCALINGS.includes(spec.scaling as Scaling)) throw new Error(`unknown scaling ${JSON.stringify(spec.scaling)}; expected ${SCALINGS.join(', ')}`);
@@ -170,13 +183,16 @@ export async function extractFeatures(
   images: Uint8Array,
   batchSize = 32,
   onBatch?: (done: number, total: number) => void,
+  storedSize?: [number, number],
 ): Promise<Float32Array> {
-  const per = backbone.spec.inputSize[0] * backbone.spec.inputSize[1] * backbone.spec.channels;
+  const [h, w] = storedSize ?? backbone.spec.inputSize;
+  const per = h * w * backbone.spec.channels;
   const n = images.length / per;
   const out = new Float32Array(n * backbone.spec.featureDim);
+  const prepare = storedSize ? (x: Uint8Array) => preprocessImages({ ...backbone.spec, storedSize }, x) : backbone.preprocess;
   for (let start = 0; start < n; start += batchSize) {
     const end = Math.min(n, start + batchSize);
-    const features = tf.tidy(() => predictBatch(backbone.body, backbone.preprocess(images.subarray(start * per, end * per))));
+    const features = tf.tidy(() => predictBatch(backbone.body, prepare(images.subarray(start * per, end * per))));
     out.set(await features.data(), start * backbone.spec.featureDim);
     features.dispose();
     onBatch?.(end, n);
