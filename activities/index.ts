@@ -5,6 +5,7 @@ import { trainLabCnnActivity } from './train-lab-cnn';
 import { evaluateLabCnnActivity } from './evaluate-lab-cnn';
 import { describeBackboneActivity } from './describe-backbone';
 import { imageIngestActivities } from './ingest-images';
+import { listImagesActivities } from './list-images';
 import { extractFeaturesActivities } from './extract-features';
 import { trainFeatureHeadActivity } from './train-feature-head';
 import { fineTuneActivity } from './fine-tune';
@@ -19,6 +20,7 @@ export function createActivities(deps: ActivityDeps) {
     evaluateLabCnn: evaluateLabCnnActivity(deps),
     // transfer learning
     describeBackbone: describeBackboneActivity(deps),
+    ...listImagesActivities(deps),
     ...imageIngestActivities(deps),
     ...extractFeaturesActivities(deps),
     trainFeatureHead: trainFeatureHeadActivity(deps),

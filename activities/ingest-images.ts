@@ -18,11 +18,12 @@ import { type ArtifactStore } from '../lib/store/store';
 import { DATASET_FORMAT, storeManifest, type DatasetManifest, type SplitManifest } from '../lib/data/dataset';
 import { materializeImageSource } from '../lib/data/images/source';
 import pLimit from 'p-limit';
-import { SPLITS, scanImageFolder, byCodePoint } from '../lib/data/images/scan';
+import { SPLITS, scanImageFolder, byCodePoint, labelFiles, type FolderListing, type ImageFolderScan, type ScannedFile } from '../lib/data/images/scan';
+import { hashedPageKey, hashedPageSchema, listingHeaderSchema, listingPageKey, listingPageSchema } from '../lib/data/images/listing';
 import { ImageRejectedError, channelsOf, imageToTensorBytes } from '../lib/data/images/decode';
 import { heartbeatProgress } from './progress';
 import { immutableRecords } from '../lib/store/immutable-cache';
-import { ImageIngestError, PLAN_FORMAT, PREFIX, RAW_PREFIX, checkShards, contentRefSchema, shardResultKey, shardResultSchema, cutShards, datasetIdentity, datasetName, planSchema, rawKeyOf, refKeyOf, validateOptions, type ContentRef, type ImagePlan } from '../lib/data/images/plan';
+import { ImageIngestError, PLAN_FORMAT, PREFIX, RAW_PREFIX, MAX_FILE_BYTES, checkShards, contentRefSchema, shardResultKey, shardResultSchema, cutShards, datasetIdentity, datasetName, planSchema, rawKeyOf, refKeyOf, validateOptions, type ContentRef, type ImagePlan } from '../lib/data/images/plan';
 
 /** What the step bodies need; in a test `heartbeat` can be a no-op. */
 export interface IngestEnv {
@@ -31,8 +32,6 @@ export interface IngestEnv {
   heartbeat: (details: { message: string; done?: number; total?: number }) => void;
 }
 
-/** Raw files are read whole into memory to upload and to decode; bigger ones are set aside. */
-const MAX_FILE_BYTES = 256 * 1024 ** 2;
 const UPLOAD_CONCURRENCY = 8;
 /** sharp decodes on libuv's thread pool; a few more in flight than cores keeps it busy while S3 reads wait. */
 const DECODE_CONCURRENCY = Math.max(2, availableParallelism() + 2);
@@ -41,10 +40,20 @@ const RESULT_READ_CONCURRENCY = 16;
 /** Plans are content-addressed: one parse per worker serves all its shard steps. */
 const cachedPlan = immutableRecords<ImagePlan>(2);
 
-export async function planImageDatasetCore(env: IngestEnv, input: ImageIngestOptions): Promise<PlanResult> {
+/**
+ * Plans a dataset. Given a `listingKey` (a local folder listed and hashed in pages by the
+ * activities of ./list-images.ts) it reads the files and their hashes from there, the raw
+ * files already uploaded; otherwise it materializes the source, then scans, hashes and uploads
+ * here, in one activity (archives and s3:// prefixes).
+ */
+export async function planImageDatasetCore(env: IngestEnv, input: ImageIngestOptions & { listingKey?: string }): Promise<PlanResult> {
   const started = Date.now();
   const options = validateOptions(input);
   const { store, config, heartbeat } = env;
+  if (input.listingKey) {
+    const { scan, header } = await scanFromListing(store, input.listingKey, options, heartbeat);
+    return planFromScan(env, options, scan, { kind: 'dir', location: header.data }, started, async () => {});
+  }
   const source = await materializeImageSource(options.data, store, config.workDir, { onProgress: (message) => heartbeat({ message }) });
   try {
     heartbeat({ message: 'scanning and hashing files' });
@@ -57,65 +66,102 @@ export async function planImageDatasetCore(env: IngestEnv, input: ImageIngestOpt
       if (err.code === 'EACCES' || err.code === 'EPERM') throw new ImageIngestError(`image folder ${options.data}: cannot read ${err.path ?? 'a file'} (permission denied)`);
       throw err;
     });
-    const files = scan.files.filter((f) => f.bytes <= MAX_FILE_BYTES);
-    const skipped = [...scan.skipped];
-    for (const f of scan.files) if (f.bytes > MAX_FILE_BYTES) skipped.push({ path: f.path, reason: `file larger than ${MAX_FILE_BYTES / 1024 ** 2} MiB` });
-    const datasetKey = datasetIdentity(files, scan.classNames, options);
-
-    const ref = await existingRef(store, datasetKey);
-    if (ref) {
-      return {
-        cached: true,
-        cacheReason: `same files, labels, split and preprocessing as dataset ${ref.datasetSha256}`,
-        manifestKey: ref.manifestKey,
-        planKey: ref.planKey,
-        shards: ref.shards,
-        seconds: (Date.now() - started) / 1000,
-        files: files.length,
-        datasetKey,
-      };
-    }
-
-    // Raw bytes go to S3 once per distinct content, so shard steps on any machine can read them.
-    const distinct = [...new Map(files.map((f) => [f.sha256, f])).values()];
-    let uploaded = 0;
-    const uploads = pLimit(UPLOAD_CONCURRENCY);
-    await Promise.all(
-      distinct.map((f) =>
-        uploads(async () => {
-          const stored = await store.putContent(RAW_PREFIX, await fs.promises.readFile(path.join(source.root, f.path)));
-          if (stored.sha256 !== f.sha256) throw new ImageIngestError(`${f.path} changed while it was being ingested; run again`);
-          heartbeat({ message: `uploading raw files`, done: ++uploaded, total: distinct.length });
-        }),
-      ),
-    );
-
-    const plan: ImagePlan = {
-      format: PLAN_FORMAT,
-      datasetKey,
-      options,
-      source: { kind: source.kind, location: source.location },
-      layout: scan.layout,
-      classNames: scan.classNames,
-      files,
-      shards: cutShards(files, options),
-      skipped: skipped.sort((a, b) => byCodePoint(a.path, b.path)),
-      duplicates: scan.duplicates,
-      crossSplit: scan.crossSplit,
-    };
-    const stored = await store.putContent(`${PREFIX}/plans`, Buffer.from(JSON.stringify(plan)), '.json', 'application/json');
-    return {
-      cached: false,
-      cacheReason: 'no dataset with these files, labels, split and preprocessing yet',
-      planKey: stored.key,
-      shards: plan.shards.length,
-      files: files.length,
-      datasetKey,
-      seconds: (Date.now() - started) / 1000,
-    };
+    return await planFromScan(env, options, scan, { kind: source.kind, location: source.location }, started, (files) => uploadRawFiles(env, source.root, files));
   } finally {
     await source.cleanup();
   }
+}
+
+/** The scan → the plan (or the dataset already stored): big files set aside, identity, raw upload, shards. */
+async function planFromScan(
+  env: IngestEnv,
+  options: ImageIngestOptions,
+  scan: ImageFolderScan,
+  source: ImagePlan['source'],
+  started: number,
+  upload: (files: ScannedFile[]) => Promise<void>,
+): Promise<PlanResult> {
+  const { store } = env;
+  const files = scan.files.filter((f) => f.bytes <= MAX_FILE_BYTES);
+  const skipped = [...scan.skipped];
+  for (const f of scan.files) if (f.bytes > MAX_FILE_BYTES) skipped.push({ path: f.path, reason: `file larger than ${MAX_FILE_BYTES / 1024 ** 2} MiB` });
+  const datasetKey = datasetIdentity(files, scan.classNames, options);
+
+  const ref = await existingRef(store, datasetKey);
+  if (ref) {
+    return {
+      cached: true,
+      cacheReason: `same files, labels, split and preprocessing as dataset ${ref.datasetSha256}`,
+      manifestKey: ref.manifestKey,
+      planKey: ref.planKey,
+      shards: ref.shards,
+      seconds: (Date.now() - started) / 1000,
+      files: files.length,
+      datasetKey,
+    };
+  }
+  await upload(files);
+
+  const plan: ImagePlan = {
+    format: PLAN_FORMAT,
+    datasetKey,
+    options,
+    source,
+    layout: scan.layout,
+    classNames: scan.classNames,
+    files,
+    shards: cutShards(files, options),
+    skipped: skipped.sort((a, b) => byCodePoint(a.path, b.path)),
+    duplicates: scan.duplicates,
+    crossSplit: scan.crossSplit,
+  };
+  const stored = await store.putContent(`${PREFIX}/plans`, Buffer.from(JSON.stringify(plan)), '.json', 'application/json');
+  return {
+    cached: false,
+    cacheReason: 'no dataset with these files, labels, split and preprocessing yet',
+    planKey: stored.key,
+    shards: plan.shards.length,
+    files: files.length,
+    datasetKey,
+    seconds: (Date.now() - started) / 1000,
+  };
+}
+
+/** Raw bytes go to S3 once per distinct content, so shard steps on any machine can read them. */
+async function uploadRawFiles(env: IngestEnv, root: string, files: ScannedFile[]): Promise<void> {
+  const distinct = [...new Map(files.map((f) => [f.sha256, f])).values()];
+  let uploaded = 0;
+  const uploads = pLimit(UPLOAD_CONCURRENCY);
+  await Promise.all(
+    distinct.map((f) =>
+      uploads(async () => {
+        const stored = await env.store.putContent(RAW_PREFIX, await fs.promises.readFile(path.join(root, f.path)));
+        if (stored.sha256 !== f.sha256) throw new ImageIngestError(`${f.path} changed while it was being ingested; run again`);
+        env.heartbeat({ message: `uploading raw files`, done: ++uploaded, total: distinct.length });
+      }),
+    ),
+  );
+}
+
+/** A listed folder's files, labels and hashes, read back page by page. */
+async function scanFromListing(store: ArtifactStore, listingKey: string, options: ImageIngestOptions, heartbeat: IngestEnv['heartbeat']) {
+  const header = await store.getJson(listingKey, listingHeaderSchema);
+  if (header.data !== options.data) throw new ImageIngestError(`listing ${listingKey} is of ${header.data}, not of ${options.data}`);
+  const reads = pLimit(RESULT_READ_CONCURRENCY);
+  let done = 0;
+  const pages = await Promise.all(
+    Array.from({ length: header.pages }, (_, page) =>
+      reads(async () => {
+        const [listed, hashed] = await Promise.all([store.getJson(listingPageKey(header.id, page), listingPageSchema), store.getJson(hashedPageKey(header.id, page), hashedPageSchema)]);
+        if (listed.files.length !== hashed.hashes.length) throw new ImageIngestError(`listing ${listingKey}, page ${page}: ${listed.files.length} files but ${hashed.hashes.length} hashes`);
+        heartbeat({ message: 'reading the listing', done: ++done, total: header.pages });
+        return { listed: listed.files, hashes: hashed.hashes };
+      }),
+    ),
+  );
+  const listing: FolderListing = { root: header.root, layout: header.layout, classNames: header.classNames, skipped: header.skipped, files: pages.flatMap((p) => p.listed) };
+  const scan = labelFiles(listing, pages.flatMap((p) => p.hashes), options);
+  return { scan, header };
 }
 
 export async function ingestImageShardCore(env: IngestEnv, input: { planKey: string; shardIndex: number }): Promise<ShardSummary> {
@@ -261,18 +307,20 @@ async function loadPlan(store: ArtifactStore, planKey: string): Promise<ImagePla
   return cachedPlan(store, planKey, () => store.getJson(planKey, planSchema));
 }
 
-export function imageIngestActivities(deps: ActivityDeps) {
-  const env = (): IngestEnv => {
-    const { store, config } = deps();
-    return {
-      store,
-      config,
-      heartbeat: ({ message, done, total }) => heartbeatProgress({ step: 'ingest', message, done, total, ...(done !== undefined && total ? { fraction: done / total } : {}) }),
-    };
-  };
+/** The step bodies' environment in a worker: its store and config, heartbeats as ingest progress. */
+export function ingestEnv(deps: ActivityDeps): IngestEnv {
+  const { store, config } = deps();
   return {
-    planImageDataset: (input: ImageIngestOptions): Promise<PlanResult> => planImageDatasetCore(env(), input),
-    ingestImageShard: (input: { planKey: string; shardIndex: number }): Promise<ShardSummary> => ingestImageShardCore(env(), input),
-    finalizeImageDataset: (input: { planKey: string }): Promise<FinalizeResult> => finalizeImageDatasetCore(env(), input),
+    store,
+    config,
+    heartbeat: ({ message, done, total }) => heartbeatProgress({ step: 'ingest', message, done, total, ...(done !== undefined && total ? { fraction: done / total } : {}) }),
+  };
+}
+
+export function imageIngestActivities(deps: ActivityDeps) {
+  return {
+    planImageDataset: (input: ImageIngestOptions & { listingKey?: string }): Promise<PlanResult> => planImageDatasetCore(ingestEnv(deps), input),
+    ingestImageShard: (input: { planKey: string; shardIndex: number }): Promise<ShardSummary> => ingestImageShardCore(ingestEnv(deps), input),
+    finalizeImageDataset: (input: { planKey: string }): Promise<FinalizeResult> => finalizeImageDatasetCore(ingestEnv(deps), input),
   };
 }

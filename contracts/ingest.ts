@@ -57,6 +57,37 @@ export interface ShardResult {
   seconds?: number;
 }
 
+/** What listing a folder returns: a key and counts (no listingKey: not a local folder, so the plan step scans it itself). */
+export interface ListingResult {
+  listingKey?: string;
+  pages: number;
+  files: number;
+  seconds: number;
+}
+
+/** What hashing one page of a listing returns. */
+export interface HashedPage {
+  page: number;
+  files: number;
+  bytes: number;
+  seconds: number;
+}
+
+/** Hashed pages added up. */
+export interface HashSummary {
+  pages: number;
+  files: number;
+  bytes: number;
+  seconds: number;
+}
+
+export const EMPTY_HASH_SUMMARY: HashSummary = { pages: 0, files: 0, bytes: 0, seconds: 0 };
+
+export function addHashed(summary: HashSummary, more: HashedPage | HashSummary): HashSummary {
+  const pages = 'pages' in more ? more.pages : 1;
+  return { pages: summary.pages + pages, files: summary.files + more.files, bytes: summary.bytes + more.bytes, seconds: summary.seconds + more.seconds };
+}
+
 /**
  * What a shard step returns through workflow history: counts only. Its whole result (paths,
  * rejected files) is stored under `shardResultKey(planKey, shardIndex)` for finalize to read.

@@ -1,13 +1,27 @@
-// The per-shard steps of a transfer run, as workflows over a range of shards: the parent runs
+// The per-shard (and per-page) steps of a transfer run, as workflows over a range of shards: the parent runs
 // one inline when the dataset is small, or as child workflows per partition (./fan-out.ts).
 // Each returns a fixed-size summary; the shards' own results stay in S3.
 import { proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import { type BackboneInfo, type FeatureSummary, type IngestSummary, type SplitShards, EMPTY_FEATURE_SUMMARY, EMPTY_INGEST_SUMMARY, addFeatures, addIngest, nthShard } from '../contracts';
+import { type BackboneInfo, type FeatureSummary, type HashSummary, type IngestSummary, type SplitShards, EMPTY_FEATURE_SUMMARY, EMPTY_HASH_SUMMARY, EMPTY_INGEST_SUMMARY, addFeatures, addHashed, addIngest, nthShard } from '../contracts';
 import { slidingWindow, type ShardRange } from './fan-out';
 import { FAULT_RETRY } from './retry';
 
 const cpu = proxyActivities<Activities>({ startToCloseTimeout: '30 minutes', heartbeatTimeout: '2 minutes', retry: FAULT_RETRY });
+
+/** Hashes and uploads the files of a folder listing's pages [from, to). `onShard` (inline only) hears each page finish. */
+export async function hashPages(input: ShardRange & { listingKey: string }, onShard?: () => void): Promise<HashSummary> {
+  return slidingWindow(
+    input,
+    async (page) => {
+      const hashed = await cpu.hashImagePage({ listingKey: input.listingKey, page });
+      onShard?.();
+      return hashed;
+    },
+    addHashed,
+    EMPTY_HASH_SUMMARY,
+  );
+}
 
 /** Decodes and stores the plan's shards [from, to). `onShard` (inline only) hears each one finish. */
 export async function ingestShards(input: ShardRange & { planKey: string }, onShard?: () => void): Promise<IngestSummary> {

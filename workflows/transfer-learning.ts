@@ -1,16 +1,16 @@
 // Workflow `transferLearning`: a folder of photos + a pretrained backbone → the better of
 // two classifiers, with the evidence side by side.
-//   ingest (bounded fan-out per shard) → extract features (per shard, cached) → logistic-regression head
+//   ingest (list → hash pages → plan → bounded fan-out per shard → finalize) → extract features (per shard, cached) → logistic-regression head
 //   → staged fine-tuning (GPU queue) → evaluate both on held-out data → choose
 //   → (when asked) compete for champion of a model name in the registry.
 import { proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import { type TransferLearningInput, type MethodResult, TransferOptionsSchema, runIdFor, type TransferRunResult, TRANSFER_STEPS, runSteps, transferWork, addFeatures, addIngest, EMPTY_FEATURE_SUMMARY, EMPTY_INGEST_SUMMARY, storedImageSize } from '../contracts';
+import { type TransferLearningInput, type MethodResult, TransferOptionsSchema, runIdFor, type TransferRunResult, TRANSFER_STEPS, runSteps, transferWork, addFeatures, addIngest, EMPTY_FEATURE_SUMMARY, EMPTY_INGEST_SUMMARY, EMPTY_HASH_SUMMARY, addHashed, storedImageSize } from '../contracts';
 import { validOptions } from './options';
 import { FAULT_RETRY, TRAINING_RETRY } from './retry';
 import { trackSteps } from './steps';
 import { partitioned } from './fan-out';
-import { extractShards, ingestShards } from './shard-steps';
+import { extractShards, hashPages, ingestShards } from './shard-steps';
 
 const cpu = proxyActivities<Activities>({ startToCloseTimeout: '30 minutes', heartbeatTimeout: '2 minutes', retry: FAULT_RETRY });
 
@@ -43,23 +43,32 @@ export async function transferLearning(input: TransferLearningInput): Promise<Tr
   const backbone = await step('backbone', () => cpu.describeBackbone({ backbone: options.backbone, cutLayer: options.cutLayer }));
 
   const dataset = await step('ingest', async () => {
-    const plan = await cpu.planImageDataset({
+    const ingestOptions = {
       data: options.data,
       imageSize: storedImageSize(backbone.inputSize, options.storedSize),
-      colorMode: backbone.channels === 1 ? 'grayscale' : 'rgb',
+      colorMode: backbone.channels === 1 ? ('grayscale' as const) : ('rgb' as const),
       resize: options.resize,
       seed: options.seed,
       validationFraction: options.validationFraction,
       shardSize: options.shardSize,
       maxPixels: options.maxPixels,
-    });
+    };
+    // A local folder is listed in pages and hashed page by page across workers; other sources are scanned by the plan step.
+    const listing = await cpu.listImageFiles(ingestOptions);
+    const { listingKey } = listing;
+    const hashed = listingKey
+      ? await partitioned(hashPages, { listingKey }, listing.pages, options.maxInFlight, addHashed, EMPTY_HASH_SUMMARY, countFinished('ingest', 'file pages', listing.pages))
+      : EMPTY_HASH_SUMMARY;
+    const plan = await cpu.planImageDataset({ ...ingestOptions, listingKey });
+    const planned = listing.seconds + hashed.seconds + (plan.seconds ?? 0);
+    const planActivities = 2 + hashed.pages;
     if (plan.cached && plan.manifestKey) {
-      return { manifestKey: plan.manifestKey, cached: true, cacheReason: plan.cacheReason, seconds: plan.seconds ?? 0, activities: 1 };
+      return { manifestKey: plan.manifestKey, cached: true, cacheReason: plan.cacheReason, seconds: planned, activities: planActivities };
     }
     const shards = await partitioned(ingestShards, { planKey: plan.planKey }, plan.shards, options.maxInFlight, addIngest, EMPTY_INGEST_SUMMARY, countFinished('ingest', 'image shards', plan.shards));
     const final = await cpu.finalizeImageDataset({ planKey: plan.planKey });
-    const seconds = (plan.seconds ?? 0) + shards.seconds + final.seconds;
-    return { manifestKey: final.manifestKey, cached: false, cacheReason: plan.cacheReason, seconds, activities: shards.shards + 2 };
+    const seconds = planned + shards.seconds + final.seconds;
+    return { manifestKey: final.manifestKey, cached: false, cacheReason: plan.cacheReason, seconds, activities: planActivities + shards.shards + 1 };
   });
 
   const features = await step('extract', async () => {

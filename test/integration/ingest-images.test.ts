@@ -12,7 +12,8 @@ import { PutObjectCommand } from '@aws-sdk/client-s3';
 import sharp from 'sharp';
 import * as tar from 'tar';
 import { REPO_ROOT, testConfig, testEnv, testStore } from './harness';
-import { shardResultKey } from '../../lib/data/images/plan';
+import { planSchema, rawKeyOf, shardResultKey } from '../../lib/data/images/plan';
+import { hashImagePageCore, listImageFilesCore } from '../../activities/list-images';
 import { planImageDatasetCore, ingestImageShardCore, finalizeImageDatasetCore, type IngestEnv } from '../../activities/ingest-images';
 import { type ImageIngestOptions } from '../../contracts';
 import { loadManifest, loadSplit } from '../../lib/data/dataset';
@@ -162,6 +163,36 @@ test('bad files are listed as rejected with a reason; the rest is ingested', { t
   const retried = await finalizeImageDatasetCore(env, { planKey: run.plan.planKey });
   assert.equal(retried.manifestKey, result.manifestKey);
   assertWorkDirClean();
+});
+
+test('a local folder listed in pages and hashed page by page plans the same dataset as one scan', { timeout: 120_000 }, async () => {
+  const root = tempDir('tl-listed-');
+  await smallFolder(root, 6);
+  fs.writeFileSync(path.join(root, 'stray.txt'), 'not in a class folder');
+  const o = options({ data: root, imageSize: [24, 24], maxPixels: MAX_PIXELS + 2 });
+  const listing = await listImageFilesCore(env, o);
+  assert.equal(listing.files, 12);
+  assert.equal(listing.pages, 1);
+  assert.ok(listing.listingKey);
+  // A retried listing writes the same keys.
+  assert.equal((await listImageFilesCore(env, o)).listingKey, listing.listingKey);
+  await assert.rejects(hashImagePageCore(env, { listingKey: listing.listingKey, page: 1 }), /has pages 0\.\.0, not 1/);
+  const page = await hashImagePageCore(env, { listingKey: listing.listingKey, page: 0 });
+  assert.equal(page.files, 12);
+  assert.ok(page.bytes > 0);
+  const listed = await planImageDatasetCore(env, { ...o, listingKey: listing.listingKey });
+  assert.equal(listed.cached, false);
+  const plan = await store.getJson(listed.planKey, planSchema);
+  assert.deepEqual(plan.skipped, [{ path: 'stray.txt', reason: 'not inside a class folder' }]);
+  for (const f of plan.files) assert.ok(await store.head(rawKeyOf(f.sha256)), `${f.path} uploaded by its page`);
+  // The one-activity scan of the same folder finds the same dataset identity and plan.
+  const scanned = await planImageDatasetCore(env, o);
+  assert.equal(scanned.datasetKey, listed.datasetKey);
+  assert.equal(scanned.planKey, listed.planKey);
+  // A listing is of one source: another is refused by name.
+  await assert.rejects(planImageDatasetCore(env, { ...o, data: `${root}-other`, listingKey: listing.listingKey }), /is of .* not of/);
+  // Not a local folder: the listing step leaves it to the plan.
+  assert.deepEqual((await listImageFilesCore(env, options({ data: 's3://bucket/prefix' }))).pages, 0);
 });
 
 test('a .tar.gz and a .zip of the same folder are the same dataset; an s3:// prefix works too', { timeout: 120_000 }, async () => {

@@ -1,4 +1,5 @@
-// The real transfer workflow over a simulated dataset of a million images in 8,000 shards,
+// The real transfer workflow over a simulated folder of a million images (1,000 listing pages,
+// 8,000 shards),
 // its activities replaced by instant stand-ins: the run must stay inside Temporal's limits
 // however large the dataset is: no execution past 10,000 history events, no payload over
 // 256 KB, and never more shard activities in flight than the run allows.
@@ -22,6 +23,7 @@ const SPLITS = [
   { split: 'val', shards: 500, images: 500 * SHARD_SIZE },
   { split: 'test', shards: 500, images: 500 * SHARD_SIZE },
 ];
+const PAGES = IMAGES / 1000; // the folder's listing, 1,000 files a page
 const MAX_IN_FLIGHT = 40;
 const MAX_EVENTS = 10_000;
 const MAX_PAYLOAD_BYTES = 256 * 1024;
@@ -33,8 +35,8 @@ const GPU_QUEUE = `million-gpu-${stamp}`;
 const BACKBONE: BackboneInfo = { source: 's3://bucket/backbones/b', sha256: 'b'.repeat(64), cutLayer: 'pool', inputSize: [224, 224], channels: 3, scaling: '-1..1', featureDim: 1280 };
 
 /** Shard activities running now, the most ever at once, and how many ran. */
-const shardActivities = { running: 0, peak: 0, ingest: 0, extract: 0 };
-async function asShardActivity<T>(kind: 'ingest' | 'extract', result: T): Promise<T> {
+const shardActivities = { running: 0, peak: 0, hash: 0, ingest: 0, extract: 0 };
+async function asShardActivity<T>(kind: 'hash' | 'ingest' | 'extract', result: T): Promise<T> {
   shardActivities.running++;
   shardActivities.peak = Math.max(shardActivities.peak, shardActivities.running);
   shardActivities[kind]++;
@@ -48,6 +50,8 @@ async function asShardActivity<T>(kind: 'ingest' | 'extract', result: T): Promis
 
 const standIns: Partial<Activities> = {
   describeBackbone: async () => BACKBONE,
+  listImageFiles: async () => ({ listingKey: 'datasets/images/listings/l.json', pages: PAGES, files: IMAGES, seconds: 20 }),
+  hashImagePage: async ({ page }) => asShardActivity('hash', { page, files: 1000, bytes: 1000 * 1100, seconds: 1 }),
   planImageDataset: async () => ({ cached: false, cacheReason: 'new', planKey: 'datasets/images/plans/p.json', shards: SHARDS, files: IMAGES, datasetKey: 'k', seconds: 60 }),
   ingestImageShard: async ({ shardIndex }) => asShardActivity('ingest', { shardIndex, split: 'train' as const, count: SHARD_SIZE, rejected: 0, seconds: 2 }),
   finalizeImageDataset: async () => ({
@@ -118,16 +122,18 @@ test('a million images in 8,000 shards: bounded history, payloads and activities
   const result = await handle.result();
   assert.equal(result.chosenMethod, 'features');
 
+  assert.equal(shardActivities.hash, PAGES, 'every listing page hashed once');
   assert.equal(shardActivities.ingest, SHARDS, 'every shard ingested once');
   assert.equal(shardActivities.extract, SHARDS, 'every shard extracted once');
   assert.ok(shardActivities.peak <= MAX_IN_FLIGHT, `at most ${MAX_IN_FLIGHT} shard activities in flight, saw ${shardActivities.peak}`);
   assert.ok(shardActivities.peak >= MAX_IN_FLIGHT / 4, `the window is used (peak ${shardActivities.peak})`);
 
   assert.deepEqual([evaluated!.features.shards, evaluated!.features.images], [SHARDS, IMAGES], 'the feature summary covers the whole dataset');
-  assert.equal(evaluated!.ingest.activities, SHARDS + 2);
+  assert.equal(evaluated!.ingest.activities, 1 + PAGES + 1 + SHARDS + 1, 'listing, pages, plan, shards, finalize');
 
   const executions = await runExecutions(env.client, workflowId);
   const partitions = Math.ceil(SHARDS / SHARDS_PER_EXECUTION);
+  // The 1,000 pages fit the run's own execution; the 8,000 shards of each step take 8 children.
   assert.equal(executions.length, 1 + 2 * partitions, 'the run, and one child per partition for ingest and for extract');
   for (const e of executions) {
     assert.ok(e.events <= MAX_EVENTS, `${e.workflowId}: ${e.events} history events (at most ${MAX_EVENTS})`);

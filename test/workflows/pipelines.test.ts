@@ -27,6 +27,8 @@ interface Scenario {
   shards?: number;
   /** Shards per split the dataset has for feature extraction (default: one train, one val, one test). */
   listed?: { split: string; shards: number; images: number }[];
+  /** Pages of a local folder's listing (default 0: not a local folder, the plan scans it). */
+  pages?: number;
   /** The plan finds the dataset already stored. */
   cachedPlan?: boolean;
   /** This activity throws a plain Error on its first attempt. */
@@ -99,6 +101,14 @@ const standIns: StandIns = {
   async describeBackbone(input) {
     called('describeBackbone', input);
     return BACKBONE;
+  },
+  async listImageFiles(input) {
+    const s = called('listImageFiles', input);
+    return s.pages ? { listingKey: 'datasets/images/listings/l.json', pages: s.pages, files: 20, seconds: 1 } : { pages: 0, files: 0, seconds: 0 };
+  },
+  async hashImagePage(input) {
+    called('hashImagePage', input);
+    return { page: input.page, files: 10, bytes: 1000, seconds: 1 };
   },
   async planImageDataset(input) {
     const s = called('planImageDataset', input);
@@ -276,6 +286,7 @@ test('lab CNN: bad input fails the run at once with its type and message, progre
 /** The activities of a transfer run before training, for `shards` ingest and `listed` extract shards. */
 const transferPrefix = (shards: number, listed: number) => [
   'describeBackbone',
+  'listImageFiles',
   'planImageDataset',
   ...Array<string>(shards).fill('ingestImageShard'),
   'finalizeImageDataset',
@@ -346,14 +357,26 @@ test('transfer fan-out: one ingestImageShard per planned shard, one extractFeatu
   assert.deepEqual([summary.shards, summary.images], [5, 50], 'every feature shard counted, no list');
 });
 
+test('transfer, a local folder: listed, each page hashed, then planned from the listing', async () => {
+  const handle = await start('transferLearning', transferInput('features'), { pages: 3 });
+  await handle.result();
+  const names = namesOf(handle);
+  assert.deepEqual(names.slice(0, 6), ['describeBackbone', 'listImageFiles', 'hashImagePage', 'hashImagePage', 'hashImagePage', 'planImageDataset']);
+  assert.deepEqual(only(handle, 'hashImagePage').map((c) => c.input.page).sort(), [0, 1, 2]);
+  assert.ok(only(handle, 'hashImagePage').every((c) => c.input.listingKey === 'datasets/images/listings/l.json'));
+  assert.equal(only(handle, 'planImageDataset')[0].input.listingKey, 'datasets/images/listings/l.json');
+  const ingest = only(handle, 'evaluateTransfer')[0].input.ingest as { activities: number; seconds: number };
+  assert.equal(ingest.activities, 2 + 3 + 2 + 1, 'listing, 3 pages, plan, 2 shards, finalize');
+});
+
 test('transfer: a cached plan skips shard ingestion and extracts from the cached dataset', async () => {
   const handle = await start('transferLearning', transferInput('features'), { cachedPlan: true });
   await handle.result();
-  assert.deepEqual(namesOf(handle), ['describeBackbone', 'planImageDataset', 'countDatasetShards', 'extractFeatures', 'extractFeatures', 'extractFeatures', 'trainFeatureHead', 'evaluateTransfer']);
+  assert.deepEqual(namesOf(handle), ['describeBackbone', 'listImageFiles', 'planImageDataset', 'countDatasetShards', 'extractFeatures', 'extractFeatures', 'extractFeatures', 'trainFeatureHead', 'evaluateTransfer']);
   assert.equal(only(handle, 'countDatasetShards')[0].input.manifestKey, 'datasets/cached/manifest.json');
   const ingest = only(handle, 'evaluateTransfer')[0].input.ingest as { cached: boolean; activities: number };
   assert.equal(ingest.cached, true);
-  assert.equal(ingest.activities, 1);
+  assert.equal(ingest.activities, 2, 'listing and plan');
 });
 
 test('transfer: an ingest shard that fails once is retried, the run completes', async () => {
@@ -372,7 +395,7 @@ test('transfer: bad input fails the run at once with its type and message, progr
     (e: unknown) => e,
   );
   assertBadInput(err, 'ImageFolderError', error.message);
-  assert.deepEqual(namesOf(handle), ['describeBackbone', 'planImageDataset'], 'not retried, nothing after it');
+  assert.deepEqual(namesOf(handle), ['describeBackbone', 'listImageFiles', 'planImageDataset'], 'not retried, nothing after it');
   assert.equal((await handle.query(progressQuery)).step, 'failed');
   assert.deepEqual(await stepsUpserted(handle), ['backbone', 'ingest', 'failed']);
 });

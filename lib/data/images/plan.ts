@@ -19,6 +19,8 @@ export class ImageIngestError extends BadInputError {
 export const PREFIX = 'datasets/images';
 export const RAW_PREFIX = 'datasets/raw';
 export const PLAN_FORMAT = 'tl.image-plan/v1';
+/** Raw files are read whole into memory to upload and to decode; bigger ones are set aside. */
+export const MAX_FILE_BYTES = 256 * 1024 ** 2;
 /** One shard's images are one S3 object held in memory. */
 export const MAX_SHARD_BYTES = 1024 ** 3;
 

@@ -59,13 +59,51 @@ export function byCodePoint(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
+/** A found file: its path under the root, its class, and its split when the folders name one. */
+export interface ListedFile {
+  path: string;
+  split?: Split;
+  label: number;
+}
+
+/** An image folder's files and labels, before any is read. */
+export interface FolderListing {
+  /** The folder's real path: where the files are read from. */
+  root: string;
+  layout: ImageFolderScan['layout'];
+  classNames: string[];
+  /** By path, in code-point order. */
+  files: ListedFile[];
+  skipped: ImageFolderScan['skipped'];
+}
+
+/** What hashing a file found: its content's SHA-256 and size. */
+export interface FileHash {
+  sha256: string;
+  bytes: number;
+}
+
 export async function scanImageFolder(
   root: string,
   opts: { seed: number; validationFraction: number; onProgress?: (message: string) => void },
 ): Promise<ImageFolderScan> {
-  if (!(opts.validationFraction >= 0 && opts.validationFraction < 1)) {
-    throw new ImageFolderError(`validationFraction must be at least 0 and below 1, got ${opts.validationFraction}`);
-  }
+  const listing = await listImageFolder(root);
+  let hashed = 0;
+  const limit = pLimit(HASH_CONCURRENCY);
+  const hashes = await Promise.all(
+    listing.files.map((f) =>
+      limit(async () => {
+        const h = await sha256File(path.join(listing.root, f.path));
+        if (++hashed % 200 === 0) opts.onProgress?.(`hashed ${hashed}/${listing.files.length} files`);
+        return { sha256: h.sha256, bytes: h.size };
+      }),
+    ),
+  );
+  return labelFiles(listing, hashes, opts);
+}
+
+/** Walks an image folder: its layout, classes and files, every rule about folders checked; nothing is read. */
+export async function listImageFolder(root: string): Promise<FolderListing> {
   const realRoot = await fs.promises.realpath(root).catch(() => {
     throw new ImageFolderError(`image folder ${root} does not exist`);
   });
@@ -114,12 +152,12 @@ export async function scanImageFolder(
   if (classNames.length > MAX_CLASSES) throw new ImageFolderError(`${root} has ${classNames.length} classes; at most ${MAX_CLASSES} are supported`);
 
   // Collect every file of every class folder (nested folders belong to their class).
-  const found: { path: string; split: Split | undefined; label: number }[] = [];
+  const found: ListedFile[] = [];
   for (const g of groups) {
     const files = await walk(realRoot, g.dir, skipped);
     if (files.length === 0) throw new ImageFolderError(`class folder ${path.join(root, g.dir)} is empty`);
     const label = classNames.indexOf(path.posix.basename(g.dir));
-    for (const f of files) found.push({ path: f, split: g.split, label });
+    for (const f of files) found.push(g.split ? { path: f, split: g.split, label } : { path: f, label });
   }
   if (layout === 'split/class/*') {
     const trained = new Set(found.filter((f) => f.split === 'train').map((f) => f.label));
@@ -127,24 +165,26 @@ export async function scanImageFolder(
     if (untrained.length > 0) throw new ImageFolderError(`${root}: class ${untrained.join(', ')} has no train folder, so it could never be learned`);
   }
   found.sort((a, b) => byCodePoint(a.path, b.path));
+  return { root: realRoot, layout, classNames, files: found, skipped };
+}
 
-  let hashed = 0;
-  const limit = pLimit(HASH_CONCURRENCY);
-  const hashes = await Promise.all(
-    found.map((f) =>
-      limit(async () => {
-        const h = await sha256File(path.join(realRoot, f.path));
-        if (++hashed % 200 === 0) opts.onProgress?.(`hashed ${hashed}/${found.length} files`);
-        return h;
-      }),
-    ),
-  );
-  const files: ScannedFile[] = found.map((f, i) => ({
+/**
+ * The listed files with their hashes (in listing order) → the labelled, split scan: the seeded
+ * validation split for `class/*`, and which files are the same content.
+ */
+export function labelFiles(listing: FolderListing, hashes: FileHash[], opts: { seed: number; validationFraction: number }): ImageFolderScan {
+  if (!(opts.validationFraction >= 0 && opts.validationFraction < 1)) {
+    throw new ImageFolderError(`validationFraction must be at least 0 and below 1, got ${opts.validationFraction}`);
+  }
+  if (hashes.length !== listing.files.length) throw new Error(`labelFiles: ${hashes.length} hashes for ${listing.files.length} files`);
+  const { layout, classNames } = listing;
+  const skipped = [...listing.skipped];
+  const files: ScannedFile[] = listing.files.map((f, i) => ({
     path: f.path,
     split: f.split ?? 'train',
     label: f.label,
     sha256: hashes[i].sha256,
-    bytes: hashes[i].size,
+    bytes: hashes[i].bytes,
   }));
   if (layout === 'class/*') assignValidation(files, classNames, opts);
 
