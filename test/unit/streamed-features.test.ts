@@ -24,6 +24,13 @@ function memoryStore() {
   };
 }
 
+/** Seeded standard normals (Box–Muller over an LCG). */
+function normals(seed: number): () => number {
+  let s = seed >>> 0 || 1;
+  const u = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) + 1) / 4294967297;
+  return () => Math.sqrt(-2 * Math.log(u())) * Math.cos(2 * Math.PI * u());
+}
+
 /**
  * Shards of the given sizes whose rows carry their own index in feature 0 (the rest is a
  * noisy class signal), so a test can tell which rows a source yielded.
@@ -31,6 +38,7 @@ function memoryStore() {
 function storeShards(sizes: number[], dim: number, k: number) {
   const store = memoryStore();
   const shards: FeatureShardRef[] = [];
+  const randn = normals(sizes.length);
   let row = 0;
   sizes.forEach((count, s) => {
     const x = new Float32Array(count * dim);
@@ -38,7 +46,7 @@ function storeShards(sizes: number[], dim: number, k: number) {
     for (let r = 0; r < count; r++, row++) {
       y[r] = (row * 7) % k;
       x[r * dim] = row;
-      for (let j = 1; j < dim; j++) x[r * dim + j] = (j % k === y[r] ? 1 : 0) + Math.sin(row * 12.9898 + j * 78.233) * 1.5 + j;
+      for (let j = 1; j < dim; j++) x[r * dim + j] = (j % k === y[r] ? 1 : 0) + randn() * 1.5 + j;
     }
     const ref = { split: 'train', count, features: `features/train-${s}.f32`, labels: `labels/train-${s}.u8` };
     store.objects.set(ref.features, new Uint8Array(x.buffer));
