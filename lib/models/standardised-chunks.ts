@@ -26,18 +26,25 @@ export interface Standardisation {
 
 export async function standardisedPasses(rows: FeatureRows, dim: number, scale: Standardisation, resident: boolean): Promise<StandardisedPasses> {
   if (!resident) {
+    // Rebuilt every pass, so standardised on the device (a JS loop here costs as much as the matmuls).
+    const mean = tf.tensor1d(scale.mean);
+    const std = tf.tensor1d(scale.std);
     return {
       count: rows.count,
       forEach: (visit) =>
         rows.forEachChunk(async (x, labels, n) => {
-          const chunk = toChunk(x, labels, n, dim, scale);
+          const chunk = {
+            z: tf.tidy(() => tf.div(tf.sub(tf.tensor2d(x.subarray(0, n * dim), [n, dim]), mean), std) as tf.Tensor2D),
+            y: tf.tensor1d(Int32Array.from(labels.subarray(0, n)), 'int32'),
+            labels: labels.subarray(0, n),
+          };
           try {
             await visit(chunk);
           } finally {
             tf.dispose([chunk.z, chunk.y]);
           }
         }),
-      dispose: () => undefined,
+      dispose: () => tf.dispose([mean, std]),
     };
   }
   const chunks: StandardisedChunk[] = [];
