@@ -76,7 +76,7 @@ export async function fitLogisticRegression(data: LogisticRegressionData, opts: 
   await valRows.forEachChunk(async (x, y, n) => valChecks.check(x, y, n));
   valChecks.end();
 
-  // Splits given in memory stay on the device as today; streamed ones are re-read every pass.
+  // Splits given in memory are standardised once and stay on the device; streamed ones are re-read every pass.
   const train = await standardisedPasses(trainRows, dim, scale, isInMemory(data.train));
   let val: StandardisedPasses | undefined;
   try {
