@@ -185,6 +185,8 @@ export interface MethodResult {
   /** How λ was chosen, when not on the held-back slice (e.g. "5-fold stratified cross-validation on 244 training images"). */
   l2Selection?: string;
   chosenL2?: number;
+  /** Features method: whether train's features were loaded, or streamed from S3 for not fitting TL_FEATURE_MEMORY_BYTES. */
+  featureHeadPath?: 'in-memory' | 'streamed';
   /** Fine-tuning: one record per stage. */
   stages?: StageRecord[];
   /** Why these stages, when they were chosen from the data size (no --stages). */

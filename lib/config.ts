@@ -26,6 +26,9 @@ const readableFile = z.string().refine((p) => {
 }, 'the path of a readable file');
 const hostName = z.string().regex(/^[A-Za-z0-9.-]{1,253}$/, 'a DNS host name, e.g. temporal.example.com');
 
+/** 1 GiB: a worker's share of features before the head is fitted out of core. */
+export const DEFAULT_FEATURE_MEMORY_BYTES = 2 ** 30;
+
 /** Every variable the code reads, with its default and meaning. The README table and docker-compose test read this. */
 export const ENV_VARS = {
   TL_STATE_DIR: { schema: z.string().min(1), default: path.join(os.homedir(), '.local', 'state', 'tl'), doc: 'Local stack state: binaries, data, logs, pid files, generated credentials' },
@@ -57,6 +60,7 @@ export const ENV_VARS = {
   TL_WASM_THREADS: { schema: z.coerce.number().int().min(1).max(64), default: '', doc: 'Threads for the wasm backend (default: one per core, at most 8; 1 = single-threaded build)' },
   TL_FASHION_MNIST_DIR: { schema: z.string().min(1), default: '/usr/share/datasets/fashion-mnist', doc: 'Directory with the Fashion-MNIST IDX .gz files' },
   TL_WORK_DIR: { schema: z.string().min(1), default: path.join(os.tmpdir(), 'tl-work'), doc: 'Scratch directory for activities' },
+  TL_FEATURE_MEMORY_BYTES: { schema: z.coerce.number().int().min(1), default: String(DEFAULT_FEATURE_MEMORY_BYTES), doc: "Most bytes of train features the feature-extraction head loads into memory; above it they are streamed from S3 shard by shard (and as much as fits stays cached)" },
 } as const satisfies Record<string, { schema: z.ZodType; default: string; doc: string; secret?: boolean }>;
 
 export type EnvName = keyof typeof ENV_VARS;
@@ -99,6 +103,8 @@ export interface Config {
   backend: 'auto' | 'tensorflow' | 'webgpu' | 'wasm' | 'cpu';
   fashionMnistDir: string;
   workDir: string;
+  /** Train features above this many bytes are streamed rather than loaded (TL_FEATURE_MEMORY_BYTES). */
+  featureMemoryBytes: number;
 }
 
 export class ConfigError extends BadInputError {
@@ -202,6 +208,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     backend: values.TL_BACKEND as Config['backend'],
     fashionMnistDir: String(values.TL_FASHION_MNIST_DIR),
     workDir: String(values.TL_WORK_DIR),
+    featureMemoryBytes: Number(values.TL_FEATURE_MEMORY_BYTES),
   };
 }
 

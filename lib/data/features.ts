@@ -39,7 +39,7 @@ export function featureShardsOf(manifestKey: string, manifest: DatasetManifest, 
 }
 
 /** Concatenates one split's feature shards (in shard order). */
-export async function loadFeatureSplit(store: ArtifactStore, shards: FeatureShardRef[], split: string, dim: number): Promise<FeatureSplit> {
+export async function loadFeatureSplit(store: Pick<ArtifactStore, 'getBytes'>, shards: FeatureShardRef[], split: string, dim: number): Promise<FeatureSplit> {
   const mine = shards.filter((s) => s.split === split);
   const count = mine.reduce((n, s) => n + s.count, 0);
   const x = new Float32Array(count * dim);

@@ -7,9 +7,13 @@
 // to the optimum in tens of passes where SGD/Adam would need tuning and many epochs), and
 // keep the λ with the lowest validation log-loss. Loss and gradient are computed with tfjs
 // (the matmuls are the cost); the L-BFGS bookkeeping is float64 JS over the small
-// parameter vector. The bias is not penalised.
+// parameter vector. The bias is not penalised. The data may come a chunk at a time
+// (FeatureRows): every sum is accumulated over chunks, so the objective is still the exact
+// full-batch one and a split larger than memory is fitted the same way.
 import * as tf from '@tensorflow/tfjs';
 import { yieldToEventLoop } from '../tf/event-loop';
+import { inMemoryRows, type FeatureRows } from '../data/feature-rows';
+import { standardise, standardisationOf, standardisedPasses, type StandardisedPasses } from './standardised-chunks';
 
 export const DEFAULT_L2_GRID: readonly number[] = [1e-4, 1e-3, 1e-2, 1e-1, 1];
 
@@ -20,8 +24,9 @@ export interface LabelledFeatures {
 }
 
 export interface LogisticRegressionData {
-  train: LabelledFeatures;
-  val: LabelledFeatures;
+  /** In memory, or read a chunk per step (FeatureRows) when the split does not fit in memory. */
+  train: LabelledFeatures | FeatureRows;
+  val: LabelledFeatures | FeatureRows;
   dim: number;
   numClasses: number;
 }
@@ -62,23 +67,29 @@ export async function fitLogisticRegression(data: LogisticRegressionData, opts: 
   if (!Number.isInteger(dim) || dim < 1) throw new Error(`logistic regression: dim must be a positive integer, got ${dim}`);
   if (!Number.isInteger(k) || k < 2) throw new Error(`logistic regression: needs at least 2 classes, got ${k}`);
   if (grid.length === 0 || grid.some((l) => !(l >= 0) || !Number.isFinite(l))) throw new Error(`logistic regression: l2Grid must be non-negative numbers, got ${JSON.stringify(grid)}`);
-  const nTrain = checkSplit('train', data.train, dim, k);
-  const nVal = checkSplit('val', data.val, dim, k);
-  const { mean, std } = standardisation(data.train.x, nTrain, dim);
+  const trainRows = asRows('train', data.train, dim);
+  const valRows = asRows('val', data.val, dim);
+  const trainChecks = chunkChecker('train', trainRows.count, dim, k);
+  const scale = await standardisationOf(trainRows, dim, trainChecks.check);
+  trainChecks.end();
+  const valChecks = chunkChecker('val', valRows.count, dim, k);
+  await valRows.forEachChunk(async (x, y, n) => valChecks.check(x, y, n));
+  valChecks.end();
 
-  const z = standardise(data.train.x, nTrain, dim, mean, std);
-  const zVal = standardise(data.val.x, nVal, dim, mean, std);
-  const y = tf.oneHot(tf.tensor1d(data.train.y, 'int32'), k).toFloat() as tf.Tensor2D;
+  // Splits given in memory are standardised once and stay on the device; streamed ones are re-read every pass.
+  const train = await standardisedPasses(trainRows, dim, scale, isInMemory(data.train));
+  let val: StandardisedPasses | undefined;
   try {
+    val = await standardisedPasses(valRows, dim, scale, isInMemory(data.val));
     // Strongest penalty first, each fit warm-started from the previous: a regularisation path.
     const order = [...grid].sort((a, b) => b - a);
     let theta: Float64Array = new Float64Array((dim + 1) * k);
     const fits = new Map<number, { theta: Float64Array; iterations: number; valLoss: number; valAccuracy: number }>();
     for (const l2 of order) {
-      const result = await minimiseLbfgs((t) => objective(z, y, l2, t, dim, k), theta, maxIterations, patience);
+      const result = await minimiseLbfgs((t) => objective(train, l2, t, dim, k), theta, maxIterations, patience);
       theta = result.theta;
-      const val = await evaluate(zVal, data.val.y, theta, dim, k);
-      fits.set(l2, { theta: theta.slice(), iterations: result.iterations, ...val });
+      const scores = await evaluate(val, theta, dim, k);
+      fits.set(l2, { theta: theta.slice(), iterations: result.iterations, ...scores });
     }
     // Lowest validation log-loss (smoother than accuracy); ties go to the stronger penalty.
     let best = order[0];
@@ -87,8 +98,8 @@ export async function fitLogisticRegression(data: LogisticRegressionData, opts: 
     return {
       weights: Float32Array.from(chosen.theta.subarray(0, dim * k)),
       bias: Float32Array.from(chosen.theta.subarray(dim * k)),
-      mean,
-      std,
+      mean: scale.mean,
+      std: scale.std,
       l2: best,
       valAccuracy: chosen.valAccuracy,
       valLoss: chosen.valLoss,
@@ -96,34 +107,36 @@ export async function fitLogisticRegression(data: LogisticRegressionData, opts: 
       epochs: chosen.iterations,
     };
   } finally {
-    tf.dispose([z, zVal, y]);
+    train.dispose();
+    val?.dispose();
   }
 }
 
-function checkSplit(name: string, split: LabelledFeatures, dim: number, k: number): number {
-  const n = split.y.length;
+const isInMemory = (split: LabelledFeatures | FeatureRows): split is LabelledFeatures => 'x' in split;
+
+function asRows(name: string, split: LabelledFeatures | FeatureRows, dim: number): FeatureRows {
+  const n = isInMemory(split) ? split.y.length : split.count;
   if (n === 0) throw new Error(`logistic regression: the ${name} split is empty`);
+  if (!isInMemory(split)) return split;
   if (split.x.length !== n * dim) throw new Error(`logistic regression: ${name}.x has ${split.x.length} values, expected ${n} × ${dim}`);
-  for (let i = 0; i < n; i++) if (split.y[i] >= k) throw new Error(`logistic regression: ${name}.y[${i}] = ${split.y[i]} is not a class below ${k}`);
-  for (let i = 0; i < split.x.length; i++) if (!Number.isFinite(split.x[i])) throw new Error(`logistic regression: ${name}.x[${i}] is not finite`);
-  return n;
+  return inMemoryRows(split, dim);
 }
 
-/** Per-feature mean and (population) standard deviation; constant features get std 1. */
-export function standardisation(x: Float32Array, n: number, dim: number): { mean: Float32Array; std: Float32Array } {
-  const sum = new Float64Array(dim);
-  for (let i = 0; i < n; i++) for (let j = 0; j < dim; j++) sum[j] += x[i * dim + j];
-  const mean = sum.map((s) => s / n);
-  const sq = new Float64Array(dim);
-  for (let i = 0; i < n; i++) for (let j = 0; j < dim; j++) sq[j] += (x[i * dim + j] - mean[j]) ** 2;
-  const std = sq.map((s) => Math.sqrt(s / n)).map((s) => (s > 1e-6 ? s : 1));
-  return { mean: Float32Array.from(mean), std: Float32Array.from(std) };
-}
-
-function standardise(x: Float32Array, n: number, dim: number, mean: Float32Array, std: Float32Array): tf.Tensor2D {
-  const out = new Float32Array(n * dim);
-  for (let i = 0; i < n; i++) for (let j = 0; j < dim; j++) out[i * dim + j] = (x[i * dim + j] - mean[j]) / std[j];
-  return tf.tensor2d(out, [n, dim]);
+/** Checks a split's chunks as one pass reads them (labels are classes, values finite); row indices count from the split's start. */
+function chunkChecker(name: string, count: number, dim: number, k: number) {
+  let seen = 0;
+  return {
+    check(x: Float32Array, y: Uint8Array, n: number): void {
+      if (y.length !== n || x.length !== n * dim) throw new Error(`logistic regression: a ${name} chunk of ${n} rows has ${y.length} labels and ${x.length} values (dim ${dim})`);
+      for (let i = 0; i < n; i++) if (y[i] >= k) throw new Error(`logistic regression: ${name}.y[${seen + i}] = ${y[i]} is not a class below ${k}`);
+      for (let i = 0; i < x.length; i++) if (!Number.isFinite(x[i])) throw new Error(`logistic regression: ${name}.x[${seen * dim + i}] is not finite`);
+      seen += n;
+    },
+    /** A source that yields other than its count would silently change the objective's n. */
+    end(): void {
+      if (seen !== count) throw new Error(`logistic regression: the ${name} source yielded ${seen} rows, not its count of ${count}`);
+    },
+  };
 }
 
 const params = (theta: Float64Array, dim: number, k: number) => ({
@@ -131,37 +144,65 @@ const params = (theta: Float64Array, dim: number, k: number) => ({
   b: tf.tensor1d(Float32Array.from(theta.subarray(dim * k))),
 });
 
-/** The penalised objective and its gradient (analytic: Zᵀ(P − Y)/n + λW, mean(P − Y)). */
-async function objective(z: tf.Tensor2D, y: tf.Tensor2D, l2: number, theta: Float64Array, dim: number, k: number) {
-  const n = z.shape[0];
-  const [f, gw, gb] = tf.tidy(() => {
-    const { w, b } = params(theta, dim, k);
-    const logp = tf.logSoftmax(tf.add(tf.matMul(z, w), b));
-    const ce = tf.div(tf.neg(tf.sum(tf.mul(y, logp))), n);
-    const diff = tf.sub(tf.exp(logp), y);
-    return [
-      tf.add(ce, tf.mul(l2 / 2, tf.sum(tf.square(w)))),
-      tf.add(tf.div(tf.matMul(z, diff, true, false), n), tf.mul(l2, w)),
-      tf.div(tf.sum(diff, 0), n),
-    ];
-  });
-  const [fv, gwv, gbv] = await Promise.all([f.data(), gw.data(), gb.data()]);
-  tf.dispose([f, gw, gb]);
+/**
+ * The penalised objective and its gradient (analytic: Zᵀ(P − Y)/n + λW, mean(P − Y)), summed
+ * chunk by chunk in float64 and divided by n at the end: the same full-batch objective
+ * whatever the chunking. One read-back per chunk (a GPU backend pays per read).
+ */
+async function objective(train: StandardisedPasses, l2: number, theta: Float64Array, dim: number, k: number) {
+  const size = dim * k;
+  const sums = new Float64Array(1 + size + k); // cross-entropy, Zᵀ(P − Y), Σ(P − Y)
+  const { w, b } = params(theta, dim, k);
+  try {
+    await train.forEach(async ({ z, y: labels }) => {
+      const part = tf.tidy(() => {
+        const y = tf.oneHot(labels, k).toFloat();
+        const logp = tf.logSoftmax(tf.add(tf.matMul(z, w), b));
+        const diff = tf.sub(tf.exp(logp), y);
+        return tf.concat([tf.reshape(tf.neg(tf.sum(tf.mul(y, logp))), [1]), tf.reshape(tf.matMul(z, diff, true, false), [-1]), tf.sum(diff, 0)]);
+      });
+      try {
+        const values = await part.data();
+        for (let i = 0; i < sums.length; i++) sums[i] += values[i];
+      } finally {
+        part.dispose();
+      }
+    });
+  } finally {
+    tf.dispose([w, b]);
+  }
+  const n = train.count;
   const g = new Float64Array(theta.length);
-  g.set(gwv);
-  g.set(gbv, dim * k);
-  return { f: fv[0], g };
+  let squares = 0;
+  for (let i = 0; i < size; i++) {
+    const wi = Math.fround(theta[i]); // the float32 weight the matmuls used
+    squares += wi * wi;
+    g[i] = sums[1 + i] / n + l2 * wi;
+  }
+  for (let c = 0; c < k; c++) g[size + c] = sums[1 + size + c] / n;
+  return { f: sums[0] / n + (l2 / 2) * squares, g };
 }
 
 // Read asynchronously: a GPU backend (webgpu) has no synchronous read in Node.
-async function evaluate(z: tf.Tensor2D, labels: Uint8Array, theta: Float64Array, dim: number, k: number) {
-  const logp = tf.tidy(() => {
-    const { w, b } = params(theta, dim, k);
-    return tf.logSoftmax(tf.add(tf.matMul(z, w), b));
-  });
-  const values = await logp.data();
-  logp.dispose();
-  return scoreLogProbabilities(values, labels, k);
+async function evaluate(val: StandardisedPasses, theta: Float64Array, dim: number, k: number) {
+  const { w, b } = params(theta, dim, k);
+  let loss = 0;
+  let correct = 0;
+  try {
+    await val.forEach(async ({ z, labels }) => {
+      const logp = tf.tidy(() => tf.logSoftmax(tf.add(tf.matMul(z, w), b)));
+      try {
+        const scored = scoreLogProbabilities(await logp.data(), labels, k);
+        loss += scored.loss;
+        correct += scored.correct;
+      } finally {
+        logp.dispose();
+      }
+    });
+  } finally {
+    tf.dispose([w, b]);
+  }
+  return { valLoss: loss / val.count, valAccuracy: correct / val.count };
 }
 
 function scoreLogProbabilities(logp: ArrayLike<number>, labels: Uint8Array, k: number) {
@@ -173,7 +214,7 @@ function scoreLogProbabilities(logp: ArrayLike<number>, labels: Uint8Array, k: n
     for (let c = 1; c < k; c++) if (logp[i * k + c] > logp[i * k + arg]) arg = c;
     if (arg === labels[i]) correct++;
   }
-  return { valLoss: loss / labels.length, valAccuracy: correct / labels.length };
+  return { loss, correct };
 }
 
 const dot = (a: Float64Array, b: Float64Array) => a.reduce((s, v, i) => s + v * b[i], 0);

@@ -102,3 +102,11 @@ test('S3 options: path-style by default, encryption on request, secrets are mark
     return true;
   });
 });
+
+test('the feature-head memory budget: 1 GiB unless TL_FEATURE_MEMORY_BYTES says otherwise', () => {
+  assert.equal(loadConfig({ TL_STATE_DIR: emptyState() }).featureMemoryBytes, 2 ** 30);
+  assert.equal(loadConfig({ TL_STATE_DIR: emptyState(), TL_FEATURE_MEMORY_BYTES: '5000000' }).featureMemoryBytes, 5_000_000);
+  for (const bad of ['0', '-1', '1.5', 'lots']) {
+    assert.throws(() => loadConfig({ TL_STATE_DIR: emptyState(), TL_FEATURE_MEMORY_BYTES: bad }), /TL_FEATURE_MEMORY_BYTES=.* is invalid/, bad);
+  }
+});
