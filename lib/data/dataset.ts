@@ -205,10 +205,3 @@ export function unitBatch(batch: { images: Uint8Array; labels: Uint8Array }, num
 export function sourceFingerprint(files: { name: string; sha256: string }[]): string {
   return sha256Hex(files.map((f) => `${f.name}:${f.sha256}`).sort().join('\n'));
 }
-
-/** What a trainer starts from: the manifest, its train split in memory, and that split cut into train and validation. */
-export async function loadTrainingData(store: ArtifactStore, manifestKey: string, opts: { seed: number; validationFraction: number; limit?: number }) {
-  const manifest = await loadManifest(store, manifestKey);
-  const data = await loadSplit(store, manifest, 'train');
-  return { manifest, numClasses: manifest.classNames.length, data, split: trainValidationSplit(data.count, opts) };
-}
