@@ -12,7 +12,7 @@ import { openTrainingData, TrainingStream } from '../lib/data/training-stream';
 import { meanImagesPerSecond, runEpochs } from '../lib/training/epochs';
 import { flipAndShiftInPlace } from '../lib/training/augment';
 import { s3ModelIO } from '../lib/tf/s3-model-io';
-import { disposeModel } from '../lib/tf/dispose-model';
+import { disposeModel, saveWithOptimizer } from '../lib/tf/dispose-model';
 import { predictSplit } from '../lib/models/inference';
 import { boundaryRecorder, heartbeatProgress, resumeCheckpoint } from './progress';
 import { epochFraction, type ProgressBeat } from '../lib/progress';
@@ -78,7 +78,7 @@ export function trainLabCnnActivity(deps: ActivityDeps) {
         onEpochEnd: async (epoch) => {
           history.push(epoch);
           const prefix = keys.checkpoint(epoch.epoch);
-          await model.save(s3ModelIO(store, prefix), { includeOptimizer: true });
+          await saveWithOptimizer(model, s3ModelIO(store, prefix));
           checkpoint = { epoch: epoch.epoch, prefix, history: [...history] };
           const { loss, accuracy, valAccuracy, imagesPerSecond } = epoch;
           const progress = { step: 'train', epoch: epoch.epoch, epochs, loss, accuracy, valAccuracy, imagesPerSecond, fraction: epoch.epoch / epochs };
