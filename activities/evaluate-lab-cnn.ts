@@ -3,7 +3,8 @@
 import * as tf from '@tensorflow/tfjs';
 import type { ActivityDeps } from './deps';
 import { type EvaluateInput, type EvaluateResult, runKeys } from '../contracts';
-import { loadManifest, loadSplit } from '../lib/data/dataset';
+import { loadManifest } from '../lib/data/dataset';
+import { openSplit } from '../lib/data/shard-reader';
 import { s3ModelIO } from '../lib/tf/s3-model-io';
 import { allIndices, predictSplit } from '../lib/models/inference';
 import { labLayerTable } from '../lib/models/lab-cnn';
@@ -17,19 +18,19 @@ import { firstMisclassified, thumbnails, workerEnvironment } from './report-data
 export function evaluateLabCnnActivity(deps: ActivityDeps) {
   return async function evaluateLabCnn(input: EvaluateInput): Promise<EvaluateResult> {
     const started = Date.now();
-    const { store, backend } = deps();
+    const { store, backend, config } = deps();
     const manifest = await loadManifest(store, input.manifestKey);
-    const test = await loadSplit(store, manifest, 'test');
-    heartbeatProgress({ step: 'evaluate', message: 'loaded test split', fraction: 0 });
+    const test = openSplit(store, manifest, 'test', config.shardCacheBytes);
+    heartbeatProgress({ step: 'evaluate', message: 'opened test split', fraction: 0 });
     const model = await tf.loadLayersModel(s3ModelIO(store, input.train.modelPrefix));
     const predictions = await predictSplit(model, test, allIndices(test.count), manifest.classNames.length, undefined, (done, total) => {
       heartbeatProgress({ step: 'evaluate', message: 'test images', done, total, fraction: (0.8 * done) / total });
-    });
-    model.dispose();
+    }).finally(() => model.dispose());
     const metrics = classificationMetrics(predictions.labels, predictions.predicted, manifest.classNames);
     const misclassified = firstMisclassified(predictions, manifest.classNames).map(({ index, ...m }) => ({ index, name: `test #${index}`, ...m }));
     heartbeatProgress({ step: 'evaluate', message: 'writing the report', fraction: 0.8 });
     const images = await thumbnails(test, misclassified);
+    test.release();
     const report = buildLabCnnReport({
       input,
       dataset: manifest,

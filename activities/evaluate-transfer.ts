@@ -4,7 +4,8 @@ import * as tf from '@tensorflow/tfjs';
 import type { ActivityDeps } from './deps';
 import type { EvaluateTransferInput, TransferRunResult } from '../contracts';
 import { buildMethodReport, buildTransferReport, transferRunResult, type MethodReport } from '../lib/report/transfer';
-import { loadManifest, loadSplit } from '../lib/data/dataset';
+import { loadManifest } from '../lib/data/dataset';
+import { openSplit } from '../lib/data/shard-reader';
 import { allIndices, predictSplit } from '../lib/models/inference';
 import { preprocessImages } from '../lib/models/backbone';
 import { TTA_VIEWS, predictWithTta } from '../lib/models/tta';
@@ -21,11 +22,11 @@ import { firstMisclassified, thumbnails, workerEnvironment } from './report-data
 export function evaluateTransferActivity(deps: ActivityDeps) {
   return async function evaluateTransfer(input: EvaluateTransferInput): Promise<TransferRunResult> {
     const started = Date.now();
-    const { store, backend } = deps();
+    const { store, backend, config } = deps();
     const keys = transferKeys(input.runId);
     const manifest = await loadManifest(store, input.manifestKey);
     const split = heldOutSplit(manifest);
-    const data = await loadSplit(store, manifest, split);
+    const data = openSplit(store, manifest, split, config.shardCacheBytes);
     const paths = manifest.splits[split].shards.flatMap((s) => s.paths ?? new Array<string>(s.count).fill(s.images.key));
     const prepare = (images: Uint8Array, n: number) => preprocessImages(input.backbone, images, n);
 
@@ -77,6 +78,7 @@ export function evaluateTransferActivity(deps: ActivityDeps) {
     });
     heartbeatProgress({ step: 'evaluate', message: 'writing the report', fraction: 0.8 });
     const images = await thumbnails(data, picks);
+    data.release();
     const reportKeys = await writeReport(store, reportKeysOf(keys), report, { html: renderTransferHtml, markdown: renderTransferMarkdown }, images);
     return transferRunResult(report, reportKeys);
   };

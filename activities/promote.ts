@@ -5,7 +5,8 @@
 // a missing report or a refused request (RegistryError) fails for good (workers/bad-input.ts).
 import type { PromoteInput, PromotionDecision } from '../contracts';
 import type { ActivityDeps } from './deps';
-import { loadManifest, loadSplit } from '../lib/data/dataset';
+import { loadManifest } from '../lib/data/dataset';
+import { openSplit } from '../lib/data/shard-reader';
 import { decidePromotion } from '../lib/store/promotion';
 import { commitEvent, entryFromReport, validModelName, type ModelEntry } from '../lib/store/registry';
 import { scoreStoredModel, type HeldOutResult } from '../lib/models/score';
@@ -16,12 +17,13 @@ const sameList = (a: string[], b: string[]) => a.length === b.length && a.every(
 
 export function promoteActivity(deps: ActivityDeps) {
   return async function promoteModel(input: PromoteInput): Promise<PromotionDecision> {
-    const { store } = deps();
+    const { store, config } = deps();
     const modelName = validModelName(input.modelName);
     const challenger = await entryFromReport(store, input.runId);
     const manifest = await loadManifest(store, challenger.heldOut.manifestKey);
-    const data = await loadSplit(store, manifest, challenger.heldOut.split);
-    heartbeatProgress({ step: 'promote', message: `loaded held-out split ${challenger.heldOut.split}` });
+    // Read shard by shard as each model is scored; shards cached while scoring one serve the next.
+    const data = openSplit(store, manifest, challenger.heldOut.split, config.shardCacheBytes);
+    heartbeatProgress({ step: 'promote', message: `opened held-out split ${challenger.heldOut.split}` });
 
     // Scores by run id: a writer that lost a race re-plans without scoring the same champion twice.
     const scores = new Map<string, HeldOutResult>();

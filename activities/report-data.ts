@@ -3,7 +3,7 @@
 import * as os from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import sharp from 'sharp';
-import type { SplitData } from '../lib/data/dataset';
+import { asSplitRows, type SplitData, type SplitRows } from '../lib/data/dataset';
 import type { SplitPredictions } from '../lib/models/inference';
 
 /** Report rows about the machine that evaluated: backend, library versions, cores. */
@@ -26,16 +26,21 @@ const THUMB_PX = 96;
 
 /**
  * PNG data URLs of the given images of a split, keyed by name. Palette PNGs keep a photo
- * thumbnail near 5–10 kB, so two dozen of them stay well under a megabyte.
+ * thumbnail near 5–10 kB, so two dozen of them stay well under a megabyte. Only the picked
+ * rows are read: of a streamed split, just the shards that hold them.
  */
-export async function thumbnails(data: SplitData, picks: { index: number; name: string }[]): Promise<Record<string, string>> {
-  const [h, w, c] = data.imageShape;
+export async function thumbnails(data: SplitData | SplitRows, picks: { index: number; name: string }[]): Promise<Record<string, string>> {
+  const rows = asSplitRows(data);
+  const [h, w, c] = rows.imageShape;
   const pixels = h * w * c;
   const scale = Math.max(1, Math.floor(THUMB_PX / Math.max(h, w)));
+  // One image per name: the first pick of each.
+  const first = new Map<string, number>();
+  for (const { index, name } of picks) if (!first.has(name) && index >= 0 && index < rows.count) first.set(name, index);
+  const { images } = await rows.gather([...first.values()]);
   const out: Record<string, string> = {};
-  for (const { index, name } of picks) {
-    if (out[name] || index < 0 || index >= data.count) continue;
-    const raw = Buffer.from(data.images.subarray(index * pixels, (index + 1) * pixels));
+  for (const [i, name] of [...first.keys()].entries()) {
+    const raw = Buffer.from(images.subarray(i * pixels, (i + 1) * pixels));
     let img = sharp(raw, { raw: { width: w, height: h, channels: c as 1 | 3 } });
     img = Math.max(h, w) > THUMB_PX ? img.resize(THUMB_PX, THUMB_PX, { fit: 'inside' }) : img.resize(w * scale, h * scale, { kernel: 'nearest' });
     const png = await img.png({ palette: c !== 1, compressionLevel: 9 }).toBuffer();

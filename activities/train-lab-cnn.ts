@@ -7,10 +7,12 @@ import type { ActivityDeps } from './deps';
 import { z } from 'zod';
 import { type TrainInput, type TrainResult, runKeys, type EpochRecord, epochRecordSchema } from '../contracts';
 import { buildLabCnn } from '../lib/models/lab-cnn';
-import { gatherBatch, loadTrainingData } from '../lib/data/dataset';
+import { unitBatch } from '../lib/data/dataset';
+import { openTrainingData, TrainingStream } from '../lib/data/training-stream';
 import { meanImagesPerSecond, runEpochs } from '../lib/training/epochs';
 import { flipAndShiftInPlace } from '../lib/training/augment';
 import { s3ModelIO } from '../lib/tf/s3-model-io';
+import { disposeModel, saveWithOptimizer } from '../lib/tf/dispose-model';
 import { predictSplit } from '../lib/models/inference';
 import { boundaryRecorder, heartbeatProgress, resumeCheckpoint } from './progress';
 import { epochFraction, type ProgressBeat } from '../lib/progress';
@@ -27,11 +29,12 @@ const resumeSchema: z.ZodType<Pick<TrainHeartbeat, 'checkpoint'>> = z.object({
 
 export function trainLabCnnActivity(deps: ActivityDeps) {
   return async function trainLabCnn(input: TrainInput): Promise<TrainResult> {
-    const { store, backend } = deps();
+    const { store, backend, config } = deps();
     const ctx = Context.current();
     const { options } = input;
     const keys = runKeys(input.runId);
-    const { numClasses, data, split } = await loadTrainingData(store, input.manifestKey, options);
+    const { numClasses, reader, split } = await openTrainingData(store, input.manifestKey, { ...options, cacheBytes: config.shardCacheBytes });
+    const stream = new TrainingStream(reader, split.train, options.batchSize);
 
     const previous = resumeCheckpoint(resumeSchema, 'training');
     let model: tf.LayersModel;
@@ -48,42 +51,47 @@ export function trainLabCnnActivity(deps: ActivityDeps) {
     let checkpoint = previous;
     const record = boundaryRecorder(input.recordEverySeconds);
     const started = Date.now();
-    const [h, w, c] = data.imageShape;
+    const [h, w, c] = reader.imageShape;
     const epochs = options.epochs;
 
-    const trained = await runEpochs({
-      model,
-      trainIndices: split.train,
-      batchSize: options.batchSize,
-      firstEpoch: resumedFromEpoch + 1,
-      lastEpoch: epochs,
-      seed: options.seed,
-      learningRate: (epoch) => options.learningRate * (options.learningRateDecay ?? 1) ** (epoch - 1),
-      makeBatch: (idx) => {
-        const batch = gatherBatch(data, idx, numClasses);
-        if (options.augment) flipAndShiftInPlace(batch.x, idx.length, h, w, options.seed * 7919 + idx[0], 0);
-        return { x: tf.tensor4d(batch.x, [idx.length, h, w, c]), y: tf.tensor2d(batch.y, [idx.length, numClasses]) };
-      },
-      validate: () => predictSplit(model, data, split.validation, numClasses),
-      onBatch: (p) => {
-        heartbeatProgress({ step: 'train', ...p, epochs, fraction: epochFraction(p.epoch, epochs, p.batch, p.batches) }, { checkpoint });
-        if (ctx.cancellationSignal.aborted) throw ctx.cancellationSignal.reason;
-      },
-      onEpochEnd: async (epoch) => {
-        history.push(epoch);
-        const prefix = keys.checkpoint(epoch.epoch);
-        await model.save(s3ModelIO(store, prefix), { includeOptimizer: true });
-        checkpoint = { epoch: epoch.epoch, prefix, history: [...history] };
-        const { loss, accuracy, valAccuracy, imagesPerSecond } = epoch;
-        const progress = { step: 'train', epoch: epoch.epoch, epochs, loss, accuracy, valAccuracy, imagesPerSecond, fraction: epoch.epoch / epochs };
-        heartbeatProgress(progress, { checkpoint } satisfies Omit<TrainHeartbeat, 'progress'>);
-        record(progress);
-        ctx.log.info('epoch done', { ...epoch });
-      },
-    });
-
-    await model.save(s3ModelIO(store, keys.model));
-    model.dispose();
+    let trained: EpochRecord[];
+    try {
+      trained = await runEpochs({
+        model,
+        trainIndices: split.train,
+        batchSize: options.batchSize,
+        firstEpoch: resumedFromEpoch + 1,
+        lastEpoch: epochs,
+        seed: options.seed,
+        learningRate: (epoch) => options.learningRate * (options.learningRateDecay ?? 1) ** (epoch - 1),
+        order: (epoch) => stream.epochRows(options.seed, epoch),
+        makeBatch: async (idx, b) => {
+          const batch = unitBatch(await stream.gather(idx, b), numClasses);
+          if (options.augment) flipAndShiftInPlace(batch.x, idx.length, h, w, options.seed * 7919 + idx[0], 0);
+          return { x: tf.tensor4d(batch.x, [idx.length, h, w, c]), y: tf.tensor2d(batch.y, [idx.length, numClasses]) };
+        },
+        validate: () => predictSplit(model, reader, split.validation, numClasses),
+        onBatch: (p) => {
+          heartbeatProgress({ step: 'train', ...p, epochs, fraction: epochFraction(p.epoch, epochs, p.batch, p.batches) }, { checkpoint });
+          if (ctx.cancellationSignal.aborted) throw ctx.cancellationSignal.reason;
+        },
+        onEpochEnd: async (epoch) => {
+          history.push(epoch);
+          const prefix = keys.checkpoint(epoch.epoch);
+          await saveWithOptimizer(model, s3ModelIO(store, prefix));
+          checkpoint = { epoch: epoch.epoch, prefix, history: [...history] };
+          const { loss, accuracy, valAccuracy, imagesPerSecond } = epoch;
+          const progress = { step: 'train', epoch: epoch.epoch, epochs, loss, accuracy, valAccuracy, imagesPerSecond, fraction: epoch.epoch / epochs };
+          heartbeatProgress(progress, { checkpoint } satisfies Omit<TrainHeartbeat, 'progress'>);
+          record(progress);
+          ctx.log.info('epoch done', { ...epoch });
+        },
+      });
+      await model.save(s3ModelIO(store, keys.model));
+    } finally {
+      disposeModel(model);
+      reader.release();
+    }
     const seconds = (Date.now() - started) / 1000;
     return {
       modelPrefix: keys.model,

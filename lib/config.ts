@@ -6,6 +6,12 @@ import * as path from 'node:path';
 import { z } from 'zod';
 import { BadInputError } from './errors';
 
+/**
+ * Shard bytes a split reader may hold: two shuffle windows (lib/data/streamed-order.ts), the one
+ * being trained on and the next, read ahead, with room to spare.
+ */
+export const DEFAULT_SHARD_CACHE_BYTES = 1536 * 1024 * 1024;
+
 const hostPort = z
   .string()
   .regex(/^[A-Za-z0-9.\-[\]:]+:\d{1,5}$/, 'host:port, e.g. 127.0.0.1:7233');
@@ -61,6 +67,7 @@ export const ENV_VARS = {
   TL_FASHION_MNIST_DIR: { schema: z.string().min(1), default: '/usr/share/datasets/fashion-mnist', doc: 'Directory with the Fashion-MNIST IDX .gz files' },
   TL_WORK_DIR: { schema: z.string().min(1), default: path.join(os.tmpdir(), 'tl-work'), doc: 'Scratch directory for activities' },
   TL_FEATURE_MEMORY_BYTES: { schema: z.coerce.number().int().min(1), default: String(DEFAULT_FEATURE_MEMORY_BYTES), doc: "Most bytes of train features the feature-extraction head loads into memory; above it they are streamed from S3 shard by shard (and as much as fits stays cached)" },
+  TL_SHARD_CACHE_BYTES: { schema: z.coerce.number().int().min(1024 * 1024), default: String(DEFAULT_SHARD_CACHE_BYTES), doc: 'Bytes of dataset shards a worker keeps in memory while it trains or evaluates (least recently used go first)' },
 } as const satisfies Record<string, { schema: z.ZodType; default: string; doc: string; secret?: boolean }>;
 
 export type EnvName = keyof typeof ENV_VARS;
@@ -105,6 +112,8 @@ export interface Config {
   workDir: string;
   /** Train features above this many bytes are streamed rather than loaded (TL_FEATURE_MEMORY_BYTES). */
   featureMemoryBytes: number;
+  /** Memory budget of a split reader's shard cache (lib/data/shard-cache.ts). */
+  shardCacheBytes: number;
 }
 
 export class ConfigError extends BadInputError {
@@ -209,6 +218,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     fashionMnistDir: String(values.TL_FASHION_MNIST_DIR),
     workDir: String(values.TL_WORK_DIR),
     featureMemoryBytes: Number(values.TL_FEATURE_MEMORY_BYTES),
+    shardCacheBytes: Number(values.TL_SHARD_CACHE_BYTES),
   };
 }
 

@@ -7,7 +7,7 @@ import { type ArtifactStore, sha256Hex, storedObjectSchema } from '../store/stor
 import { immutableRecords } from '../store/immutable-cache';
 
 /** Shards a split's reader keeps in flight: enough to hide S3 latency, few enough to bound memory. */
-const SHARD_READS_IN_FLIGHT = 4;
+export const SHARD_READS_IN_FLIGHT = 4;
 
 export const DATASET_FORMAT = 'tl.dataset/v1';
 
@@ -87,7 +87,27 @@ export interface SplitData {
   labels: Uint8Array;
 }
 
-/** Reads one split's shards (hash-verified by the store) into memory. */
+/**
+ * Rows of a split, fetched by global row index: held in memory (inMemoryRows) or read shard
+ * by shard from the store (lib/data/shard-reader.ts). Images come back in the order asked.
+ */
+export interface SplitRows {
+  count: number;
+  imageShape: [number, number, number];
+  gather(rows: ArrayLike<number>): Promise<{ images: Uint8Array; labels: Uint8Array }>;
+}
+
+/** A split already in memory, read through the same interface as a streamed one. */
+export function inMemoryRows(data: SplitData): SplitRows {
+  return { count: data.count, imageShape: data.imageShape, gather: async (rows) => gatherImages(data, rows) };
+}
+
+/** Either kind of split as SplitRows. */
+export function asSplitRows(data: SplitData | SplitRows): SplitRows {
+  return 'gather' in data ? data : inMemoryRows(data);
+}
+
+/** Reads one split's shards (hash-verified by the store) into memory; large splits stream instead (lib/data/shard-reader.ts). */
 export async function loadSplit(store: ArtifactStore, manifest: DatasetManifest, split: string): Promise<SplitData> {
   const entry = manifest.splits[split];
   if (!entry) throw new Error(`dataset ${manifest.name} has no split ${JSON.stringify(split)} (has ${Object.keys(manifest.splits).join(', ')})`);
@@ -174,7 +194,12 @@ export function gatherBatch(
   indices: ArrayLike<number>,
   numClasses: number,
 ): { x: Float32Array; y: Float32Array; labels: Uint8Array } {
-  const { images, labels } = gatherImages(data, indices);
+  return unitBatch(gatherImages(data, indices), numClasses);
+}
+
+/** Gathered images as floats scaled to [0, 1], with one-hot labels. */
+export function unitBatch(batch: { images: Uint8Array; labels: Uint8Array }, numClasses: number): { x: Float32Array; y: Float32Array; labels: Uint8Array } {
+  const { images, labels } = batch;
   const x = new Float32Array(images.length);
   for (let i = 0; i < images.length; i++) x[i] = images[i] / 255;
   return { x, y: oneHot(labels, numClasses), labels };
@@ -183,11 +208,4 @@ export function gatherBatch(
 /** A stable identity for a set of source files, from their content hashes. */
 export function sourceFingerprint(files: { name: string; sha256: string }[]): string {
   return sha256Hex(files.map((f) => `${f.name}:${f.sha256}`).sort().join('\n'));
-}
-
-/** What a trainer starts from: the manifest, its train split in memory, and that split cut into train and validation. */
-export async function loadTrainingData(store: ArtifactStore, manifestKey: string, opts: { seed: number; validationFraction: number; limit?: number }) {
-  const manifest = await loadManifest(store, manifestKey);
-  const data = await loadSplit(store, manifest, 'train');
-  return { manifest, numClasses: manifest.classNames.length, data, split: trainValidationSplit(data.count, opts) };
 }

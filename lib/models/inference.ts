@@ -1,6 +1,6 @@
 // Batched inference over a stored split: predictions, mean loss and accuracy.
 import * as tf from '@tensorflow/tfjs';
-import { gatherImages, oneHot, type SplitData } from '../data/dataset';
+import { asSplitRows, oneHot, type SplitData, type SplitRows } from '../data/dataset';
 import { yieldToEventLoop } from '../tf/event-loop';
 
 const EVAL_BATCH = 1000;
@@ -33,9 +33,14 @@ export function predictBatch(model: tf.LayersModel, input: tf.Tensor): tf.Tensor
   return model.predict(input, { batchSize: Math.max(1, input.shape[0] ?? 1) }) as tf.Tensor;
 }
 
+/**
+ * Scores the given rows of a split. The rows are read in ascending order, so a streamed split is
+ * read shard by shard, each batch's read overlapping the previous batch's forward pass; results
+ * come back in the order of `indices`.
+ */
 export async function predictSplit(
   model: tf.LayersModel,
-  data: SplitData,
+  data: SplitData | SplitRows,
   indices: Uint32Array,
   numClasses: number,
   prepare: InputPreparer = unitScale(data.imageShape),
@@ -44,34 +49,43 @@ export async function predictSplit(
   forward: (model: tf.LayersModel, input: tf.Tensor) => tf.Tensor = predictBatch,
 ): Promise<SplitPredictions> {
   const started = Date.now();
+  const rows = asSplitRows(data);
   const labels = new Uint8Array(indices.length);
   const predicted = new Uint8Array(indices.length);
   const confidence = new Float32Array(indices.length);
+  const positions = ascendingPositions(indices);
+  const batchRows = (start: number) => positions.subarray(start, Math.min(start + EVAL_BATCH, indices.length)).map((p) => indices[p]);
   let lossSum = 0;
   let correct = 0;
+  let next = indices.length > 0 ? readAhead(rows, batchRows(0)) : undefined;
   for (let start = 0; start < indices.length; start += EVAL_BATCH) {
-    const idx = indices.subarray(start, Math.min(start + EVAL_BATCH, indices.length));
-    const batch = gatherImages(data, idx);
-    const input = prepare(batch.images, idx.length);
-    const [loss, argmax, top] = tf.tidy(() => {
-      const probs = forward(model, input) as tf.Tensor2D;
-      const y = tf.tensor2d(oneHot(batch.labels, numClasses), [idx.length, numClasses]);
-      return [tf.sum(tf.metrics.categoricalCrossentropy(y, probs)), probs.argMax(1), probs.max(1)];
-    });
-    lossSum += (await loss.data())[0];
-    const pred = await argmax.data();
-    confidence.set(await top.data(), start);
-    input.dispose();
-    loss.dispose();
-    argmax.dispose();
-    top.dispose();
-    await yieldToEventLoop();
-    for (let i = 0; i < idx.length; i++) {
-      labels[start + i] = batch.labels[i];
-      predicted[start + i] = pred[i];
-      if (pred[i] === batch.labels[i]) correct++;
+    const at = positions.subarray(start, Math.min(start + EVAL_BATCH, indices.length));
+    const batch = await next!;
+    next = start + EVAL_BATCH < indices.length ? readAhead(rows, batchRows(start + EVAL_BATCH)) : undefined;
+    const n = at.length;
+    const input = prepare(batch.images, n);
+    const held: tf.Tensor[] = [input];
+    try {
+      const [loss, argmax, top] = tf.tidy(() => {
+        const probs = forward(model, input) as tf.Tensor2D;
+        const y = tf.tensor2d(oneHot(batch.labels, numClasses), [n, numClasses]);
+        return [tf.sum(tf.metrics.categoricalCrossentropy(y, probs)), probs.argMax(1), probs.max(1)];
+      });
+      held.push(loss, argmax, top);
+      lossSum += (await loss.data())[0];
+      const pred = await argmax.data();
+      const conf = await top.data();
+      for (let i = 0; i < n; i++) {
+        labels[at[i]] = batch.labels[i];
+        predicted[at[i]] = pred[i];
+        confidence[at[i]] = conf[i];
+        if (pred[i] === batch.labels[i]) correct++;
+      }
+    } finally {
+      tf.dispose(held);
     }
-    onProgress?.(start + idx.length, indices.length);
+    await yieldToEventLoop();
+    onProgress?.(start + n, indices.length);
   }
   const seconds = (Date.now() - started) / 1000;
   return {
@@ -83,6 +97,20 @@ export async function predictSplit(
     seconds,
     imagesPerSecond: indices.length / Math.max(seconds, 1e-9),
   };
+}
+
+/** Starts reading a batch; a failure surfaces when it is awaited, not as an unhandled rejection meanwhile. */
+function readAhead(rows: SplitRows, batch: Uint32Array): Promise<{ images: Uint8Array; labels: Uint8Array }> {
+  const read = rows.gather(batch);
+  read.catch(() => undefined);
+  return read;
+}
+
+/** Positions of `indices` ordered by the row each names (already ascending: as they are). */
+function ascendingPositions(indices: Uint32Array): Uint32Array {
+  const positions = Uint32Array.from({ length: indices.length }, (_, i) => i);
+  const sorted = indices.every((row, i) => i === 0 || indices[i - 1] <= row);
+  return sorted ? positions : positions.sort((a, b) => indices[a] - indices[b]);
 }
 
 /** 0..n-1, for predicting a whole split. */

@@ -3,7 +3,7 @@
 // CNN takes pixels scaled to [0, 1] (as its evaluation feeds it).
 import * as tf from '@tensorflow/tfjs';
 import type { ArtifactStore } from '../store/store';
-import type { SplitData } from '../data/dataset';
+import type { SplitData, SplitRows } from '../data/dataset';
 import type { PredictionMetadata } from '../../contracts';
 import { classificationMetrics } from '../metrics';
 import { s3ModelIO } from '../tf/s3-model-io';
@@ -31,7 +31,7 @@ export function inputPreparer(model: tf.LayersModel, imageShape: [number, number
 export async function scoreStoredModel(
   store: ArtifactStore,
   modelKey: string,
-  data: SplitData,
+  data: SplitData | SplitRows,
   classNames: string[],
 ): Promise<HeldOutResult> {
   const model = await tf.loadLayersModel(s3ModelIO(store, modelKey.replace(/\/model\.json$/, '')));

@@ -19,6 +19,11 @@ export interface BatchProgress {
   imagesPerSecond: number;
 }
 
+export interface TrainingBatch {
+  x: tf.Tensor;
+  y: tf.Tensor;
+}
+
 export interface EpochLoop {
   model: tf.LayersModel;
   /** Example indices to train on; the order within each epoch is a seeded shuffle of these. */
@@ -28,7 +33,13 @@ export interface EpochLoop {
   firstEpoch: number;
   lastEpoch: number;
   seed: number;
-  makeBatch: (indices: Uint32Array) => { x: tf.Tensor; y: tf.Tensor };
+  /**
+   * The epoch's example indices in training order, a permutation of trainIndices (default: a
+   * seeded shuffle of them). Must depend only on the epoch, so a resumed epoch sees the same batches.
+   */
+  order?: (epoch: number) => Uint32Array;
+  /** The batch's tensors (runEpochs disposes them); `batch` is its 0-based number in the epoch. */
+  makeBatch: (indices: Uint32Array, batch: number) => TrainingBatch | Promise<TrainingBatch>;
   /** Learning rate for an epoch (a schedule); unset keeps the optimizer's own. */
   learningRate?: (epoch: number) => number;
   /** Learning rate for each batch (1-based epoch and batch), set before its step; overrides learningRate. */
@@ -63,14 +74,14 @@ export async function runEpochs(loop: EpochLoop): Promise<EpochRecord[]> {
     // Made per epoch: it captures the weights that are trainable now (stages change them).
     const train = trainFunction(loop.model);
     // The order depends only on (seed, epoch), so a resumed epoch sees the same batches.
-    const order = seededPermutation(n, loop.seed + epoch);
+    const order = loop.order ? loop.order(epoch) : seededShuffle(loop.trainIndices, loop.seed + epoch);
+    if (order.length !== n) throw new Error(`epoch ${epoch}'s order has ${order.length} examples, not the ${n} to train on`);
     const totals = { loss: 0, accuracy: 0, seen: 0 };
     let unread: UnreadBatch[] = [];
     for (let b = 0; b < batches; b++) {
       const size = Math.min(loop.batchSize, n - b * loop.batchSize);
-      const idx = new Uint32Array(size);
-      for (let i = 0; i < size; i++) idx[i] = loop.trainIndices[order[b * loop.batchSize + i]];
-      const { x, y } = loop.makeBatch(idx);
+      const idx = order.slice(b * loop.batchSize, b * loop.batchSize + size);
+      const { x, y } = await loop.makeBatch(idx, b);
       if (loop.learningRateAt) setLearningRate(loop.model.optimizer, loop.learningRateAt(epoch, b + 1, batches));
       try {
         unread.push({ batch: b + 1, size, values: train([x, y]) });
@@ -104,6 +115,12 @@ export async function runEpochs(loop: EpochLoop): Promise<EpochRecord[]> {
     if ((await loop.onEpochEnd?.(record)) === 'stop') break;
   }
   return records;
+}
+
+/** The indices in a seeded random order. */
+function seededShuffle(indices: Uint32Array, seed: number): Uint32Array {
+  const perm = seededPermutation(indices.length, seed);
+  return perm.map((p) => indices[p]);
 }
 
 /** tfjs-layers' step for a compiled model; a Sequential trains through the model it wraps. */

@@ -4,6 +4,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
 import type { ArtifactStore } from '../store/store';
+import { disposeOptimizerCopies } from '../tf/dispose-model';
 
 const weightSpecsSchema = z.array(
   z.object({ name: z.string(), shape: z.array(z.number().int().nonnegative()), dtype: z.enum(['float32', 'int32', 'bool', 'string', 'complex64']) }).loose(),
@@ -39,7 +40,7 @@ async function putTensors(store: ArtifactStore, prefix: string, named: { name: s
 export async function saveWeights(store: ArtifactStore, prefix: string, model: tf.LayersModel): Promise<string> {
   const weights = await putTensors(store, prefix, model.getWeights().map((tensor, i) => ({ name: `w${i}`, tensor })));
   const optimizerState = model.optimizer ? await model.optimizer.getWeights() : [];
-  const optimizer = optimizerState.length ? await putTensors(store, prefix, optimizerState) : undefined;
+  const optimizer = optimizerState.length ? await putTensors(store, prefix, optimizerState).finally(() => disposeOptimizerCopies(optimizerState)) : undefined;
   const indexKey = `${prefix}/weights.json`;
   await store.putJson(indexKey, { format: 'tl.weights/v1', ...weights, ...(optimizer ? { optimizer } : {}) } satisfies WeightsIndex);
   return indexKey;
