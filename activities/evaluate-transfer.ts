@@ -7,7 +7,7 @@ import { buildMethodReport, buildTransferReport, transferRunResult, type MethodR
 import { loadManifest } from '../lib/data/dataset';
 import { openSplit } from '../lib/data/shard-reader';
 import { allIndices, predictSplit } from '../lib/models/inference';
-import { preprocessImages } from '../lib/models/backbone';
+import { forStoredImages, preprocessImages } from '../lib/models/backbone';
 import { TTA_VIEWS, predictWithTta } from '../lib/models/tta';
 import { classificationMetrics } from '../lib/metrics';
 import { s3ModelIO } from '../lib/tf/s3-model-io';
@@ -28,7 +28,8 @@ export function evaluateTransferActivity(deps: ActivityDeps) {
     const split = heldOutSplit(manifest);
     const data = openSplit(store, manifest, split, config.shardCacheBytes);
     const paths = manifest.splits[split].shards.flatMap((s) => s.paths ?? new Array<string>(s.count).fill(s.images.key));
-    const prepare = (images: Uint8Array, n: number) => preprocessImages(input.backbone, images, n);
+    const spec = forStoredImages(input.backbone, manifest.imageShape);
+    const prepare = (images: Uint8Array, n: number) => preprocessImages(spec, images, n);
 
     const reports: MethodReport[] = [];
     const picks: { index: number; name: string }[] = [];

@@ -11,7 +11,7 @@ import { z } from 'zod';
 import type { ActivityDeps } from './deps';
 import { oneHot } from '../lib/data/dataset';
 import { openTrainingData, TrainingStream } from '../lib/data/training-stream';
-import { loadBackbone, preprocessImages, type Scaling } from '../lib/models/backbone';
+import { forStoredImages, loadBackbone, preprocessImages, type Scaling } from '../lib/models/backbone';
 import { applyStage, buildFineTuneModel, HEAD_LAYER_NAME } from '../lib/models/fine-tune';
 import { stagePlan } from '../lib/models/stage-plan';
 import { learningRateAt } from '../lib/training/lr-schedule';
@@ -78,7 +78,8 @@ export function fineTuneActivity(deps: ActivityDeps) {
     const backbone = await loadBackbone(input.backbone.source, { store, cutLayer: input.backbone.cutLayer, scaling: input.backbone.scaling as Scaling });
     const warmStart = input.warmStartHead ? await loadHead(store, input.warmStartHead) : undefined;
     const model = buildFineTuneModel(backbone.body, numClasses, { seed: options.seed, warmStart });
-    const prepare = (images: Uint8Array, n: number) => preprocessImages(backbone.spec, images, n);
+    const spec = forStoredImages(backbone.spec, manifest.imageShape);
+    const prepare = (images: Uint8Array, n: number) => preprocessImages(spec, images, n);
 
     try {
       const resume = resumeCheckpoint(resumeSchema, 'fine-tuning');

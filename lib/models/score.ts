@@ -17,9 +17,10 @@ export function inputPreparer(model: tf.LayersModel, imageShape: [number, number
   const [h, w, c] = imageShape;
   const meta = model.getUserDefinedMetadata() as Partial<PredictionMetadata> | undefined;
   if (meta?.inputSize && meta.channels && meta.scaling) {
-    const [mh, mw] = meta.inputSize;
+    // A model trained on images stored smaller (--stored-size) takes them at that size.
+    const [mh, mw] = meta.storedSize ?? meta.inputSize;
     if (mh !== h || mw !== w || meta.channels !== c) return `it takes ${mh}×${mw}×${meta.channels} images, the held-out set has ${h}×${w}×${c}`;
-    const spec = { inputSize: meta.inputSize, channels: meta.channels, scaling: meta.scaling };
+    const spec = { inputSize: meta.inputSize, channels: meta.channels, scaling: meta.scaling, ...(meta.storedSize ? { storedSize: meta.storedSize } : {}) };
     return (images, n) => preprocessImages(spec, images, n);
   }
   const [, mh, mw, mc] = model.inputs[0].shape;
