@@ -7,7 +7,8 @@
 // and prints wall time, images/s per step, each worker's peak RSS (its whole process tree,
 // sampled), history events summed over every execution of the run, the largest payload, and
 // what the run stored per image. TL_SCALE_FINETUNE=1 adds one short fine-tuning epoch on the
-// largest size. Results: /tmp/tl-bench/scale-<timestamp>.json (TL_BENCH_OUT sets the folder).
+// largest size; TL_SCALE_STORED_SIZE=<px> runs them all with `--stored-size <px>`. Results:
+// /tmp/tl-bench/scale-<timestamp>.json (TL_BENCH_OUT sets the folder).
 import fs = require('node:fs');
 import path = require('node:path');
 import { Client, Connection } from '@temporalio/client';
@@ -31,6 +32,8 @@ const IDX_DIR = process.env.TL_FASHION_MNIST_DIR ?? '/usr/share/datasets/fashion
 const MODEL = process.env.TL_BENCH_MODEL ?? path.resolve(REPO, '../shared/data/models/mobilenet_v1_0.25_224');
 const DATA_DIR = process.env.TL_SCALE_DATA ?? path.join(OUT, 'scale-data');
 const FINETUNE = process.env.TL_SCALE_FINETUNE === '1';
+/** Optional `--stored-size` for every run: the cheaper storage, measured the same way. */
+const STORED_SIZE = process.env.TL_SCALE_STORED_SIZE;
 const SAMPLE_MS = 250;
 
 interface SizeResult {
@@ -134,7 +137,8 @@ async function measure(size: number, client: Client, stamp: string): Promise<Siz
   try {
     const finetune = FINETUNE && size === Math.max(...SIZES);
     const method = finetune ? ['--method', 'both', '--stages', JSON.stringify([{ name: 'head', unfreeze: 'head', epochs: 1, learningRate: 1e-3 }])] : ['--method', 'features'];
-    const args = [TL, 'run', 'transfer', '--wait', '--json', '--no-promote', '--no-augment', '--id', workflowId, '--data', data, '--backbone', MODEL, ...method];
+    const storedSize = STORED_SIZE ? ['--stored-size', STORED_SIZE] : [];
+    const args = [TL, 'run', 'transfer', '--wait', '--json', '--no-promote', '--no-augment', '--id', workflowId, '--data', data, '--backbone', MODEL, ...method, ...storedSize];
     const run = await runJson<TransferRunResult>(process.execPath, args, env);
     const report = (await store.getJson(run.value.reportKeys.json, z.unknown())) as { steps?: StepTiming[]; dataset: { manifestKey: string }; backbone: { featureDim: number } };
     const manifest = await loadManifest(store, report.dataset.manifestKey);
@@ -228,7 +232,7 @@ async function main(): Promise<void> {
   printTable(results);
   fs.mkdirSync(OUT, { recursive: true });
   const file = path.join(OUT, `scale-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-  fs.writeFileSync(file, JSON.stringify({ sizes: SIZES, model: MODEL, results }, null, 2));
+  fs.writeFileSync(file, JSON.stringify({ sizes: SIZES, model: MODEL, storedSize: STORED_SIZE ? Number(STORED_SIZE) : null, results }, null, 2));
   console.log(`scale: wrote ${file}`);
 }
 

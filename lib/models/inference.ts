@@ -3,7 +3,17 @@ import * as tf from '@tensorflow/tfjs';
 import { asSplitRows, oneHot, type SplitData, type SplitRows } from '../data/dataset';
 import { yieldToEventLoop } from '../tf/event-loop';
 
-const EVAL_BATCH = 1000;
+/** Most images per forward pass: small ones go through a thousand at a time (the lab CNN is twice as fast so)… */
+const MAX_EVAL_BATCH = 1000;
+/** …large ones as many as make this many bytes of float input: activations scale with it, and 1,000 224² images took 4 GB. */
+const EVAL_INPUT_BYTES = 32 * 1024 ** 2;
+
+/** Images per forward pass for a model's input size. */
+export function evalBatchSize(model: tf.LayersModel): number {
+  const [, h, w, c] = model.inputs[0].shape;
+  const bytes = (h ?? 1) * (w ?? 1) * (c ?? 1) * 4;
+  return Math.max(1, Math.min(MAX_EVAL_BATCH, Math.floor(EVAL_INPUT_BYTES / bytes)));
+}
 
 export interface SplitPredictions {
   loss: number;
@@ -54,14 +64,15 @@ export async function predictSplit(
   const predicted = new Uint8Array(indices.length);
   const confidence = new Float32Array(indices.length);
   const positions = ascendingPositions(indices);
-  const batchRows = (start: number) => positions.subarray(start, Math.min(start + EVAL_BATCH, indices.length)).map((p) => indices[p]);
+  const batchSize = evalBatchSize(model);
+  const batchRows = (start: number) => positions.subarray(start, Math.min(start + batchSize, indices.length)).map((p) => indices[p]);
   let lossSum = 0;
   let correct = 0;
   let next = indices.length > 0 ? readAhead(rows, batchRows(0)) : undefined;
-  for (let start = 0; start < indices.length; start += EVAL_BATCH) {
-    const at = positions.subarray(start, Math.min(start + EVAL_BATCH, indices.length));
+  for (let start = 0; start < indices.length; start += batchSize) {
+    const at = positions.subarray(start, Math.min(start + batchSize, indices.length));
     const batch = await next!;
-    next = start + EVAL_BATCH < indices.length ? readAhead(rows, batchRows(start + EVAL_BATCH)) : undefined;
+    next = start + batchSize < indices.length ? readAhead(rows, batchRows(start + batchSize)) : undefined;
     const n = at.length;
     const input = prepare(batch.images, n);
     const held: tf.Tensor[] = [input];
