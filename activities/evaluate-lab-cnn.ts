@@ -4,7 +4,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { ActivityDeps } from './deps';
 import { type EvaluateInput, type EvaluateResult, runKeys } from '../contracts';
 import { loadManifest } from '../lib/data/dataset';
-import { openSplit } from '../lib/data/shard-reader';
+import { openSplitForScoring } from '../lib/data/shard-reader';
 import { s3ModelIO } from '../lib/tf/s3-model-io';
 import { allIndices, predictSplit } from '../lib/models/inference';
 import { labLayerTable } from '../lib/models/lab-cnn';
@@ -20,7 +20,7 @@ export function evaluateLabCnnActivity(deps: ActivityDeps) {
     const started = Date.now();
     const { store, backend, config } = deps();
     const manifest = await loadManifest(store, input.manifestKey);
-    const test = openSplit(store, manifest, 'test', config.shardCacheBytes);
+    const test = openSplitForScoring(store, manifest, 'test', config.shardCacheBytes);
     heartbeatProgress({ step: 'evaluate', message: 'opened test split', fraction: 0 });
     const model = await tf.loadLayersModel(s3ModelIO(store, input.train.modelPrefix));
     const predictions = await predictSplit(model, test, allIndices(test.count), manifest.classNames.length, undefined, (done, total) => {

@@ -5,7 +5,7 @@ import type { ActivityDeps } from './deps';
 import type { EvaluateTransferInput, TransferRunResult } from '../contracts';
 import { buildMethodReport, buildTransferReport, transferRunResult, type MethodReport } from '../lib/report/transfer';
 import { loadManifest } from '../lib/data/dataset';
-import { openSplit } from '../lib/data/shard-reader';
+import { openSplitForScoring } from '../lib/data/shard-reader';
 import { allIndices, predictSplit } from '../lib/models/inference';
 import { forStoredImages, preprocessImages } from '../lib/models/backbone';
 import { TTA_VIEWS, predictWithTta } from '../lib/models/tta';
@@ -26,7 +26,7 @@ export function evaluateTransferActivity(deps: ActivityDeps) {
     const keys = transferKeys(input.runId);
     const manifest = await loadManifest(store, input.manifestKey);
     const split = heldOutSplit(manifest);
-    const data = openSplit(store, manifest, split, config.shardCacheBytes);
+    const data = openSplitForScoring(store, manifest, split, config.shardCacheBytes);
     const paths = manifest.splits[split].shards.flatMap((s) => s.paths ?? new Array<string>(s.count).fill(s.images.key));
     const spec = forStoredImages(input.backbone, manifest.imageShape);
     const prepare = (images: Uint8Array, n: number) => preprocessImages(spec, images, n);

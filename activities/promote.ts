@@ -6,7 +6,7 @@
 import type { PromoteInput, PromotionDecision } from '../contracts';
 import type { ActivityDeps } from './deps';
 import { loadManifest } from '../lib/data/dataset';
-import { openSplit } from '../lib/data/shard-reader';
+import { openSplitForScoring } from '../lib/data/shard-reader';
 import { decidePromotion } from '../lib/store/promotion';
 import { commitEvent, entryFromReport, validModelName, type ModelEntry } from '../lib/store/registry';
 import { scoreStoredModel, type HeldOutResult } from '../lib/models/score';
@@ -22,7 +22,7 @@ export function promoteActivity(deps: ActivityDeps) {
     const challenger = await entryFromReport(store, input.runId);
     const manifest = await loadManifest(store, challenger.heldOut.manifestKey);
     // Read shard by shard as each model is scored; shards cached while scoring one serve the next.
-    const data = openSplit(store, manifest, challenger.heldOut.split, config.shardCacheBytes);
+    const data = openSplitForScoring(store, manifest, challenger.heldOut.split, config.shardCacheBytes);
     heartbeatProgress({ step: 'promote', message: `opened held-out split ${challenger.heldOut.split}` });
 
     // Scores by run id: a writer that lost a race re-plans without scoring the same champion twice.

@@ -111,3 +111,11 @@ export function openSplit(store: ShardStore, manifest: DatasetManifest, split: s
   if (!entry) throw new Error(`dataset ${manifest.name} has no split ${JSON.stringify(split)} (has ${Object.keys(manifest.splits).join(', ')})`);
   return new ShardedSplit(store, manifest.imageShape, entry.shards, cacheBytes);
 }
+
+/** A one-pass reader (scoring a split) re-reads nothing, so it needs no more cache than its read-ahead. */
+export const SINGLE_PASS_CACHE_BYTES = 256 * 1024 ** 2;
+
+/** A reader for scoring a split once: the worker's cache budget, capped at what one pass uses. */
+export function openSplitForScoring(store: ShardStore, manifest: DatasetManifest, split: string, cacheBytes: number): ShardedSplit {
+  return openSplit(store, manifest, split, Math.min(cacheBytes, SINGLE_PASS_CACHE_BYTES));
+}
