@@ -65,13 +65,13 @@ export const TransferOptionsSchema = z.object({
   batchSize: flag(z.number().int().min(1).max(1024).default(32), '--batch-size <n>', 'mini-batch size'),
   seed: seedField(),
   shardSize: flag(z.number().int().min(1).max(65_536).default(128), '--shard-size <n>', 'images per stored shard: the unit of parallel decoding and feature extraction'),
-  // Temporal refuses more than 2,000 pending activities per execution; a fleet rarely needs more than this.
   // A 224×224×3 image is 147 KiB stored, 64× a 28×28 one: at a million images, 150 GB of shards.
   storedSize: flag(
     z.number().int().min(8).max(4096).optional(),
     '--stored-size <px>',
     "store images at most this many pixels a side, resized to the backbone's input when used (default: stored at the input size)",
   ),
+  // Temporal refuses more than 2,000 pending activities per execution; a fleet rarely needs more than this.
   maxInFlight: flag(z.number().int().min(1).max(500).default(64), '--max-in-flight <n>', 'shard activities a fanned-out step keeps in flight at once'),
   maxPixels: z.number().int().min(1).default(50_000_000),
 });

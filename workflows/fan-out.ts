@@ -17,8 +17,11 @@ export interface ShardRange {
   window: number;
 }
 
-/** Runs `run(i)` for every i in [from, to), at most `window` at a time, folding results in completion order. */
-export async function slidingWindow<R, S>(range: ShardRange, run: (i: number) => Promise<R>, fold: (summary: S, result: R) => S, empty: S): Promise<S> {
+/**
+ * Runs `run(i)` for every i in [from, to), at most `window` at a time, folding results in
+ * completion order; `onEach` (when given) hears each one finish.
+ */
+export async function slidingWindow<R, S>(range: ShardRange, run: (i: number) => Promise<R>, fold: (summary: S, result: R) => S, empty: S, onEach?: () => void): Promise<S> {
   let summary = empty;
   let next = range.from;
   const lane = async () => {
@@ -26,6 +29,7 @@ export async function slidingWindow<R, S>(range: ShardRange, run: (i: number) =>
       const result = await run(next++);
       // Read `summary` only after the await: the other lanes have folded into it meanwhile.
       summary = fold(summary, result);
+      onEach?.();
     }
   };
   await Promise.all(Array.from({ length: Math.max(0, Math.min(range.window, range.to - range.from)) }, lane));

@@ -7,12 +7,12 @@ import { proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { type TransferLearningInput, type MethodResult, TransferOptionsSchema, runIdFor, type TransferRunResult, TRANSFER_STEPS, runSteps, transferWork, addFeatures, addIngest, EMPTY_FEATURE_SUMMARY, EMPTY_INGEST_SUMMARY, EMPTY_HASH_SUMMARY, addHashed, storedImageSize } from '../contracts';
 import { validOptions } from './options';
-import { FAULT_RETRY, TRAINING_RETRY } from './retry';
+import { CPU_STEP, TRAINING_RETRY } from './retry';
 import { trackSteps } from './steps';
 import { partitioned } from './fan-out';
 import { extractShards, hashPages, ingestShards } from './shard-steps';
 
-const cpu = proxyActivities<Activities>({ startToCloseTimeout: '30 minutes', heartbeatTimeout: '2 minutes', retry: FAULT_RETRY });
+const cpu = proxyActivities<Activities>(CPU_STEP);
 
 export async function transferLearning(input: TransferLearningInput): Promise<TransferRunResult> {
   const options = validOptions(TransferOptionsSchema, input.options);
