@@ -14,7 +14,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { ActivityDeps } from './deps';
 import type { Config } from '../lib/config';
-import { type ArtifactStore } from '../lib/store/store';
+import { type ArtifactStore, NotFoundError } from '../lib/store/store';
 import { DATASET_FORMAT, storeManifest, type DatasetManifest, type SplitManifest } from '../lib/data/dataset';
 import { materializeImageSource } from '../lib/data/images/source';
 import pLimit from 'p-limit';
@@ -23,7 +23,7 @@ import { hashedPageKey, hashedPageSchema, listingHeaderSchema, listingPageKey, l
 import { ImageRejectedError, channelsOf, imageToTensorBytes } from '../lib/data/images/decode';
 import { heartbeatProgress } from './progress';
 import { immutableRecords } from '../lib/store/immutable-cache';
-import { ImageIngestError, PLAN_FORMAT, PREFIX, RAW_PREFIX, MAX_FILE_BYTES, checkShards, contentRefSchema, shardResultKey, shardResultSchema, cutShards, datasetIdentity, datasetName, planSchema, rawKeyOf, refKeyOf, validateOptions, type ContentRef, type ImagePlan } from '../lib/data/images/plan';
+import { ImageIngestError, PLAN_FORMAT, asUnreadableError, PREFIX, RAW_PREFIX, MAX_FILE_BYTES, checkShards, contentRefSchema, shardResultKey, shardResultSchema, cutShards, datasetIdentity, datasetName, planSchema, rawKeyOf, refKeyOf, validateOptions, type ContentRef, type ImagePlan } from '../lib/data/images/plan';
 
 /** What the step bodies need; in a test `heartbeat` can be a no-op. */
 export interface IngestEnv {
@@ -62,9 +62,7 @@ export async function planImageDatasetCore(env: IngestEnv, input: ImageIngestOpt
       validationFraction: options.validationFraction,
       onProgress: (message) => heartbeat({ message }),
     }).catch((err: NodeJS.ErrnoException) => {
-      // An unreadable file stays unreadable on retry: name it and stop.
-      if (err.code === 'EACCES' || err.code === 'EPERM') throw new ImageIngestError(`image folder ${options.data}: cannot read ${err.path ?? 'a file'} (permission denied)`);
-      throw err;
+      throw asUnreadableError(options.data, err);
     });
     return await planFromScan(env, options, scan, { kind: source.kind, location: source.location }, started, (files) => uploadRawFiles(env, source.root, files));
   } finally {
@@ -282,8 +280,11 @@ async function readShardResults(store: ArtifactStore, planKey: string, shards: n
   const results = await Promise.all(
     Array.from({ length: shards }, (_, i) =>
       reads(async () => {
-        const key = shardResultKey(planKey, i);
-        const result = (await store.head(key)) ? await store.getJson(key, shardResultSchema) : undefined;
+        // One read per shard: a missing result is left for checkShards to name.
+        const result = await store.getJson(shardResultKey(planKey, i), shardResultSchema).catch((err: unknown) => {
+          if (err instanceof NotFoundError) return undefined;
+          throw err;
+        });
         heartbeat({ message: 'reading shard results', done: ++done, total: shards });
         return result;
       }),

@@ -13,7 +13,7 @@ import type { ActivityDeps } from './deps';
 import { ingestEnv, type IngestEnv } from './ingest-images';
 import { listImageFolder } from '../lib/data/images/scan';
 import { LISTING_FORMAT, hashedPageKey, listingHeaderSchema, listingId, listingKeyOf, listingPageKey, listingPageSchema, pagesOf, type ListingHeader } from '../lib/data/images/listing';
-import { ImageIngestError, MAX_FILE_BYTES, RAW_PREFIX } from '../lib/data/images/plan';
+import { ImageIngestError, MAX_FILE_BYTES, RAW_PREFIX, asUnreadableError } from '../lib/data/images/plan';
 import { sha256File } from '../lib/store/store';
 
 /** Files of a page read at once: a few per core keeps the disk and S3 busy. */
@@ -24,7 +24,9 @@ export async function listImageFilesCore(env: IngestEnv, input: ImageIngestOptio
   const isFolder = await fs.promises.stat(input.data).then((s) => s.isDirectory(), () => false);
   if (!isFolder) return { pages: 0, files: 0, seconds: (Date.now() - started) / 1000 };
   env.heartbeat({ message: 'listing files' });
-  const listing = await listImageFolder(input.data);
+  const listing = await listImageFolder(input.data).catch((err: NodeJS.ErrnoException) => {
+    throw asUnreadableError(input.data, err);
+  });
   const id = listingId(listing);
   const pages = pagesOf(listing.files);
   const writes = pLimit(PAGE_CONCURRENCY);
@@ -70,8 +72,7 @@ export async function hashImagePageCore(env: IngestEnv, input: { listingKey: str
     ),
   ).catch((err: NodeJS.ErrnoException) => {
     if (err.code === 'ENOENT') throw new ImageIngestError(`image folder ${header.data}: ${err.path ?? 'a file'} was removed while it was being ingested; run again`);
-    if (err.code === 'EACCES' || err.code === 'EPERM') throw new ImageIngestError(`image folder ${header.data}: cannot read ${err.path ?? 'a file'} (permission denied)`);
-    throw err;
+    throw asUnreadableError(header.data, err);
   });
   await store.putJson(hashedPageKey(header.id, input.page), { hashes });
   return { page: input.page, files: files.length, bytes, seconds: (Date.now() - started) / 1000 };

@@ -16,6 +16,12 @@ export class ImageIngestError extends BadInputError {
   }
 }
 
+/** An unreadable file or folder stays unreadable on retry: the error that names it and stops the run, or the error itself. */
+export function asUnreadableError(data: string, err: NodeJS.ErrnoException): Error {
+  if (err.code === 'EACCES' || err.code === 'EPERM') return new ImageIngestError(`image folder ${data}: cannot read ${err.path ?? 'a file'} (permission denied)`);
+  return err;
+}
+
 export const PREFIX = 'datasets/images';
 export const RAW_PREFIX = 'datasets/raw';
 export const PLAN_FORMAT = 'tl.image-plan/v1';
