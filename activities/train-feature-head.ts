@@ -30,7 +30,7 @@ export function trainFeatureHeadActivity(deps: ActivityDeps) {
     // Cross-validation (few images) needs all of train at hand; so few always fit in memory.
     const featureHeadPath = count < CROSS_VALIDATION_BELOW || count * dim * 4 <= deps().config.featureMemoryBytes ? 'in-memory' : 'streamed';
     const train = featureHeadPath === 'in-memory' ? await loadFeatureSplit(store, shards, 'train', dim) : undefined;
-    const data = train ? { train: selectRows(train, split.train), val: selectRows(train, split.validation) } : streamedData(store, shards, dim, split, deps().config.featureMemoryBytes);
+    const data = train ? { train: selectRows(train, split.train), val: selectRows(train, split.validation) } : streamedData(store, shards, dim, splitMembership(count, split), deps().config.featureMemoryBytes);
     const started = Date.now();
     // Few images: λ by k-fold CV over all of train; the head is then fitted with that λ on the
     // same part of train as before, so the held-back slice still scores it honestly (and
@@ -73,10 +73,9 @@ function streamedData(
   store: ArtifactStore,
   shards: FeatureShardRef[],
   dim: number,
-  split: ReturnType<typeof trainValidationSplit>,
+  membership: ReturnType<typeof splitMembership>,
   budget: number,
 ): Pick<LogisticRegressionData, 'train' | 'val'> {
-  const membership = splitMembership(shards.reduce((n, s) => n + s.count, 0), split);
   const cache = new ShardRowCache(budget);
   return {
     train: streamedFeatureRows(store, shards, dim, membership, 'train', { cache }),

@@ -18,8 +18,8 @@ import { z } from 'zod';
 import type { TransferRunResult } from '../contracts';
 import { loadConfig } from '../lib/config';
 import { loadManifest } from '../lib/data/dataset';
-import { FASHION_MNIST_CLASSES } from '../lib/data/fashion-mnist';
-import { gunzipIdx, parseIdx } from '../lib/data/idx';
+import { FASHION_MNIST_CLASSES, FASHION_MNIST_FILES } from '../lib/data/fashion-mnist';
+import { gunzipIdx, parseImageLabelPair } from '../lib/data/idx';
 import type { StepTiming } from '../lib/report/charts';
 import { ArtifactStore } from '../lib/store/store';
 import { runExecutions } from '../temporal/history-stats';
@@ -55,14 +55,14 @@ interface SizeResult {
 
 // ---- the datasets ----
 
-/** Fashion-MNIST's 70,000 images and labels (train then test), from the Debian package's IDX files. */
+/** Fashion-MNIST's 70,000 images and labels (train then test), from the Debian package's IDX files, checked as ingestion checks them. */
 function fashionMnist(): { images: Uint8Array; labels: Uint8Array; count: number } {
-  const read = (name: string, rank: number) => parseIdx(name, gunzipIdx(name, fs.readFileSync(path.join(IDX_DIR, name))), rank).data;
-  const images = [read('train-images-idx3-ubyte.gz', 3), read('t10k-images-idx3-ubyte.gz', 3)];
-  const labels = [read('train-labels-idx1-ubyte.gz', 1), read('t10k-labels-idx1-ubyte.gz', 1)];
-  const join = (parts: Uint8Array[]) => Buffer.concat(parts.map((p) => Buffer.from(p.buffer, p.byteOffset, p.byteLength)));
-  const all = join(labels);
-  return { images: join(images), labels: all, count: all.length };
+  const gz = (name: string) => ({ source: name, bytes: gunzipIdx(name, fs.readFileSync(path.join(IDX_DIR, name))) });
+  const expect = { height: 28, width: 28, numClasses: FASHION_MNIST_CLASSES.length };
+  const f = FASHION_MNIST_FILES;
+  const parts = [parseImageLabelPair(gz(f.trainImages), gz(f.trainLabels), expect), parseImageLabelPair(gz(f.testImages), gz(f.testLabels), expect)];
+  const join = (arrays: Uint8Array[]) => Buffer.concat(arrays.map((a) => Buffer.from(a.buffer, a.byteOffset, a.byteLength)));
+  return { images: join(parts.map((p) => p.images)), labels: join(parts.map((p) => p.labels)), count: parts[0].count + parts[1].count };
 }
 
 /** `size` distinct 28×28 PNGs in class folders (written once, reused by later benches). */
