@@ -4,7 +4,7 @@
 // checkpoint named in the last heartbeat. Each stage keeps its best epoch on the held-back
 // part of train, its starting weights counting as epoch 0, so a stage never ends worse
 // there than it began (lib/training/keep-best.ts).
-import { type FineTuneInput, type MethodResult, type StageRecord, type EpochRecord, type Stage, epochRecordSchema, StageSchema } from '../contracts';
+import { type FineTuneInput, type MethodResult, type StageRecord, type EpochRecord, type Stage, epochRecordSchema, StageSchema, FINE_TUNE_LABEL_SMOOTHING } from '../contracts';
 import { Context } from '@temporalio/activity';
 import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
@@ -71,7 +71,7 @@ export function fineTuneActivity(deps: ActivityDeps) {
     const stream = new TrainingStream(reader, split.train, options.batchSize);
     const plan = options.stages ? undefined : stagePlan(split.train.length);
     const stages: Stage[] = options.stages ?? plan!.stages;
-    const recipe = { labelSmoothing: options.labelSmoothing, layerDecay: options.layerDecay };
+    const recipe = { labelSmoothing: options.labelSmoothing ?? FINE_TUNE_LABEL_SMOOTHING, layerDecay: options.layerDecay };
     const schedule = options.lrSchedule ?? 'constant';
 
     // A private copy of the body: fine-tuning changes its weights.

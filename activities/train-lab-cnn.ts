@@ -9,8 +9,9 @@ import { type TrainInput, type TrainResult, runKeys, type EpochRecord, epochReco
 import { buildLabCnn } from '../lib/models/lab-cnn';
 import { unitBatch } from '../lib/data/dataset';
 import { openTrainingData, TrainingStream } from '../lib/data/training-stream';
-import { meanImagesPerSecond, runEpochs } from '../lib/training/epochs';
-import { flipAndShiftInPlace } from '../lib/training/augment';
+import { meanImagesPerSecond, runEpochs, type EpochLoop } from '../lib/training/epochs';
+import { augmentSmallImagesInPlace } from '../lib/training/augment';
+import { learningRateAt } from '../lib/training/lr-schedule';
 import { s3ModelIO } from '../lib/tf/s3-model-io';
 import { disposeModel, saveWithOptimizer } from '../lib/tf/dispose-model';
 import { predictSplit } from '../lib/models/inference';
@@ -26,6 +27,15 @@ export interface TrainHeartbeat extends ProgressBeat {
 const resumeSchema: z.ZodType<Pick<TrainHeartbeat, 'checkpoint'>> = z.object({
   checkpoint: z.object({ epoch: z.number().int().nonnegative(), prefix: z.string(), history: z.array(epochRecordSchema) }).nullable(),
 });
+
+/** The run's learning rates: per epoch (exponential decay) or per step (warm-up, then cosine over every step). */
+function learningRates(options: TrainInput['options']): Pick<EpochLoop, 'learningRate' | 'learningRateAt'> {
+  if (options.lrSchedule === 'warmup-cosine') {
+    const epochs = options.epochs;
+    return { learningRateAt: (epoch, batch, batches) => learningRateAt('warmup-cosine', options.learningRate, (epoch - 1) * batches + batch - 1, epochs * batches) };
+  }
+  return { learningRate: (epoch) => options.learningRate * (options.learningRateDecay ?? 1) ** (epoch - 1) };
+}
 
 export function trainLabCnnActivity(deps: ActivityDeps) {
   return async function trainLabCnn(input: TrainInput): Promise<TrainResult> {
@@ -63,11 +73,12 @@ export function trainLabCnnActivity(deps: ActivityDeps) {
         firstEpoch: resumedFromEpoch + 1,
         lastEpoch: epochs,
         seed: options.seed,
-        learningRate: (epoch) => options.learningRate * (options.learningRateDecay ?? 1) ** (epoch - 1),
+        ...learningRates(options),
         order: (epoch) => stream.epochRows(options.seed, epoch),
         makeBatch: async (idx, b) => {
-          const batch = unitBatch(await stream.gather(idx, b), numClasses);
-          if (options.augment) flipAndShiftInPlace(batch.x, idx.length, h, w, options.seed * 7919 + idx[0], 0);
+          const batch = unitBatch(await stream.gather(idx, b), numClasses, options.labelSmoothing ?? 0);
+          const how = { flip: options.augment, maxShift: options.shift ?? 0, erase: options.erase ?? 0 };
+          if (how.flip || how.maxShift > 0 || how.erase > 0) augmentSmallImagesInPlace(batch.x, idx.length, h, w, options.seed * 7919 + idx[0] + b * 104729, how);
           return { x: tf.tensor4d(batch.x, [idx.length, h, w, c]), y: tf.tensor2d(batch.y, [idx.length, numClasses]) };
         },
         validate: () => predictSplit(model, reader, split.validation, numClasses),

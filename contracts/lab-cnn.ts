@@ -18,8 +18,16 @@ export const LabCnnOptionsSchema = z.object({
   learningRate: flag(z.number().min(1e-7).max(1).default(0.001), '--learning-rate <x>', 'Adam learning rate of the first epoch'),
   /** Each epoch's learning rate is the previous one's times this (1 = constant). */
   learningRateDecay: flag(z.number().min(0.01).max(1).default(0.9), '--lr-decay <x>', 'per-epoch learning-rate factor (1 = constant)'),
+  /** Per-step warm-up then cosine decay over the whole run (lib/training/lr-schedule.ts), instead of --lr-decay. */
+  lrSchedule: flag(z.enum(['exponential', 'warmup-cosine']).optional(), '--lr-schedule <schedule>', 'exponential (per epoch, --lr-decay) or warmup-cosine (per step over the whole run); default exponential'),
   /** Random horizontal flips of training images (seeded). */
   augment: flag(z.boolean().default(false), '--augment', 'random horizontal flips of training images'),
+  /** Random shifts of training images by up to this many pixels each way (seeded; 0 = none). */
+  shift: flag(z.number().int().min(0).max(8).optional(), '--shift <px>', 'random shifts of training images by up to this many pixels (default 0)'),
+  /** Probability of random erasing: one rectangle of 2–20% of the image set to 0 (seeded; 0 = none). */
+  erase: flag(z.number().min(0).max(1).optional(), '--erase <p>', 'probability of erasing a random rectangle of each training image (default 0)'),
+  /** Label smoothing ε: targets (1 − ε)·one-hot + ε/k (0 = none). */
+  labelSmoothing: flag(z.number().min(0).max(0.5).optional(), '--label-smoothing <x>', 'label smoothing of the training targets (default 0)'),
   validationFraction: flag(z.number().min(0.01).max(0.5).default(0.05), '--validation-fraction <x>', 'share of the training images held out for validation'),
   /** Directory, http(s) base URL, `canonical`, or s3://bucket/prefix. Default: TL_FASHION_MNIST_DIR. */
   source: flag(z.string().min(1).optional(), '--source <dir|url|s3://bucket/prefix>', 'where the Fashion-MNIST IDX files are (default: TL_FASHION_MNIST_DIR)'),

@@ -182,9 +182,15 @@ export function gatherImages(data: SplitData, indices: ArrayLike<number>): { ima
   return { images, labels };
 }
 
-export function oneHot(labels: Uint8Array, numClasses: number): Float32Array {
+/**
+ * One-hot targets; with label smoothing ε > 0 each row is (1 − ε)·one-hot + ε/k, which plain
+ * cross-entropy then trains on (a string loss, so a checkpoint's training config still saves).
+ */
+export function oneHot(labels: Uint8Array, numClasses: number, labelSmoothing = 0): Float32Array {
   const y = new Float32Array(labels.length * numClasses);
-  for (let i = 0; i < labels.length; i++) y[i * numClasses + labels[i]] = 1;
+  if (labelSmoothing > 0) y.fill(labelSmoothing / numClasses);
+  const hit = 1 - labelSmoothing + labelSmoothing / numClasses;
+  for (let i = 0; i < labels.length; i++) y[i * numClasses + labels[i]] = hit;
   return y;
 }
 
@@ -198,11 +204,11 @@ export function gatherBatch(
 }
 
 /** Gathered images as floats scaled to [0, 1], with one-hot labels. */
-export function unitBatch(batch: { images: Uint8Array; labels: Uint8Array }, numClasses: number): { x: Float32Array; y: Float32Array; labels: Uint8Array } {
+export function unitBatch(batch: { images: Uint8Array; labels: Uint8Array }, numClasses: number, labelSmoothing = 0): { x: Float32Array; y: Float32Array; labels: Uint8Array } {
   const { images, labels } = batch;
   const x = new Float32Array(images.length);
   for (let i = 0; i < images.length; i++) x[i] = images[i] / 255;
-  return { x, y: oneHot(labels, numClasses), labels };
+  return { x, y: oneHot(labels, numClasses, labelSmoothing), labels };
 }
 
 /** A stable identity for a set of source files, from their content hashes. */

@@ -1,7 +1,7 @@
 // The transfer-learning report document (report.json): both methods side by side, and the
 // choice; and how it is built from the run's results.
 import type { ClassificationMetrics } from '../metrics';
-import { TRANSFER_STEPS, type BackboneInfo, type EvaluateTransferInput, type MethodResult, type TransferRunResult } from '../../contracts';
+import { TRANSFER_STEPS, FINE_TUNE_LABEL_SMOOTHING, type BackboneInfo, type EvaluateTransferInput, type MethodResult, type TransferRunResult } from '../../contracts';
 import type { DatasetManifest } from '../data/dataset';
 import { featurePrefix } from '../data/features';
 import { joinStepTimings, type CacheDecision, type EvaluationFacts, type StepTiming } from './run-details';
@@ -128,7 +128,7 @@ export function buildTransferReport(e: TransferEvaluation): TransferReport {
       resize: options.resize,
       tta: options.tta ?? false,
       lrSchedule: options.lrSchedule ?? 'constant',
-      labelSmoothing: options.labelSmoothing ?? 0,
+      labelSmoothing: options.labelSmoothing ?? FINE_TUNE_LABEL_SMOOTHING,
       layerDecay: options.layerDecay ?? 1,
     },
     environment: { ...e.environment, seed: options.seed },
