@@ -31,8 +31,7 @@ const resumeSchema: z.ZodType<Pick<TrainHeartbeat, 'checkpoint'>> = z.object({
 /** The run's learning rates: per epoch (exponential decay) or per step (warm-up, then cosine over every step). */
 function learningRates(options: TrainInput['options']): Pick<EpochLoop, 'learningRate' | 'learningRateAt'> {
   if (options.lrSchedule === 'warmup-cosine') {
-    const epochs = options.epochs;
-    return { learningRateAt: (epoch, batch, batches) => learningRateAt('warmup-cosine', options.learningRate, (epoch - 1) * batches + batch - 1, epochs * batches) };
+    return { learningRateAt: (epoch, batch, batches) => learningRateAt('warmup-cosine', options.learningRate, (epoch - 1) * batches + batch - 1, options.epochs * batches) };
   }
   return { learningRate: (epoch) => options.learningRate * (options.learningRateDecay ?? 1) ** (epoch - 1) };
 }

@@ -34,14 +34,15 @@ export const StagesSchema: z.ZodType<StageSpec[]> = z
   });
 
 export const TRANSFER_METHODS = ['both', 'features', 'finetune'] as const;
+export type TransferMethod = (typeof TRANSFER_METHODS)[number];
 
 /**
  * Fine-tuning's label smoothing when --label-smoothing is not given: on hymenoptera with
- * EfficientNet-Lite0 over 3 seeds, 0.1 won once and tied twice against 0 (README, "Fine-tuning recipe").
- * Kept out of the schema's defaults so that runs started before it replay unchanged.
+ * EfficientNet-Lite0 over 3 seeds, 0.1 won once and tied twice against 0 (README,
+ * "Transfer-learning recipe"). Applied where it is used, not as a schema default, because
+ * options stored earlier (schedules, running workflows) lack the field.
  */
 export const FINE_TUNE_LABEL_SMOOTHING = 0.1;
-export type TransferMethod = (typeof TRANSFER_METHODS)[number];
 
 /**
  * The transfer pipeline's options. Each flagged field is a `tl run transfer` option; the workflow
