@@ -2,6 +2,7 @@
 does, from the files on disk to a test accuracy, in one Python process.
 
   peer_e2e.py lab --idx DIR --epochs N [--batch 64 --lr 1e-3 --decay 0.9 --val 0.05]
+                 [--lr-schedule exponential|warmup-cosine --shift PX --label-smoothing E]
   peer_e2e.py transfer --data DIR --model DIR --stages JSON [--batch 32 --val 0.2]
 
 Prints one JSON document: wall seconds per phase and in total, images/s, accuracies.
@@ -10,6 +11,7 @@ uses (its tfjs model.json), so both sides start from the same network.
 """
 import argparse
 import json
+import math
 import multiprocessing
 import os
 import sys
@@ -61,6 +63,26 @@ def accuracy(model, x, y, batch=1000):
     return correct / len(x)
 
 
+def learning_rate(args, epoch, step, total_steps):
+    """tl's lab schedules: per-epoch exponential decay, or 10% linear warm-up then cosine to 1% per step."""
+    if args.lr_schedule == "exponential":
+        return args.lr * args.decay ** epoch
+    warm = int(0.1 * total_steps)
+    if step < warm:
+        return args.lr * (step + 1) / warm
+    t = (step - warm) / max(1, total_steps - warm)
+    return args.lr * (0.01 + 0.99 * 0.5 * (1 + math.cos(math.pi * t)))
+
+
+def random_shift(x, px, g):
+    """Each image moved by up to px pixels each way, edges filled with 0 (tl's --shift)."""
+    n, _, h, w = x.shape
+    padded = F.pad(x, (px, px, px, px))
+    dy = torch.randint(0, 2 * px + 1, (n,), generator=g)
+    dx = torch.randint(0, 2 * px + 1, (n,), generator=g)
+    return torch.stack([padded[i, :, dy[i]:dy[i] + h, dx[i]:dx[i] + w] for i in range(n)])
+
+
 def lab(args):
     clock = Clock()
     d = args.idx
@@ -80,18 +102,22 @@ def lab(args):
     torch.manual_seed(args.seed)
     model = lab_cnn()
     opt = torch.optim.Adam(model.parameters(), lr=args.lr)
-    sched = torch.optim.lr_scheduler.ExponentialLR(opt, gamma=args.decay)
+    steps_per_epoch = -(-len(fit_idx) // args.batch)
+    step = 0
     train_seconds = 0.0
-    for _ in range(args.epochs):
+    for epoch in range(args.epochs):
         t0 = time.perf_counter()
         model.train()
         perm = fit_idx[torch.randperm(len(fit_idx), generator=g)]
         for i in range(0, len(perm), args.batch):
+            for group in opt.param_groups:
+                group["lr"] = learning_rate(args, epoch, step, steps_per_epoch * args.epochs)
             idx = perm[i:i + args.batch]
+            x = random_shift(train_x[idx], args.shift, g) if args.shift else train_x[idx]
             opt.zero_grad(set_to_none=True)
-            F.cross_entropy(model(train_x[idx]), train_y[idx]).backward()
+            F.cross_entropy(model(x), train_y[idx], label_smoothing=args.label_smoothing).backward()
             opt.step()
-        sched.step()
+            step += 1
         train_seconds += time.perf_counter() - t0
         accuracy(model, train_x[val_idx], train_y[val_idx])  # as tl validates after each epoch
     clock.lap("train")
@@ -322,7 +348,10 @@ def transfer(args):
 def main():
     ap = argparse.ArgumentParser()
     sub = ap.add_subparsers(dest="job", required=True)
-    add_lab_parser(sub)
+    lab_parser = add_lab_parser(sub)
+    lab_parser.add_argument("--lr-schedule", choices=["exponential", "warmup-cosine"], default="exponential")
+    lab_parser.add_argument("--shift", type=int, default=0)
+    lab_parser.add_argument("--label-smoothing", type=float, default=0.0)
     t = sub.add_parser("transfer")
     t.add_argument("--data", required=True)
     t.add_argument("--model", default="")
