@@ -61,8 +61,17 @@ test('SIGTERM mid-epoch: the activity checkpoints and stops, the worker exits in
 });
 
 test('a second signal exits at once', async () => {
+  client ??= await temporalClient(config);
   const w = await startWorker(env);
   workers.push(w);
+  // A batch of thousands takes seconds, so the graceful stop the first signal starts is still
+  // waiting for it when the second arrives (an idle worker would finish stopping first).
+  const handle = await client.workflow.start<typeof trainLabCnn>('trainLabCnn', {
+    taskQueue: config.taskQueues.cpu,
+    workflowId: `test-second-signal-${Date.now().toString(36)}`,
+    args: [{ options: { ...LAB_CNN_DEFAULTS, epochs: 1, limit: 40000, batchSize: 8192 } }],
+  });
+  await waitForTraining(handle, (p) => p.step === 'train', 600_000);
   const exited = exitOf(w);
   // The second signal once the first is handled (signals sent back to back can merge into one);
   // a graceful exit would be 0, the immediate one is 128 + SIGTERM.
@@ -70,5 +79,6 @@ test('a second signal exits at once', async () => {
   await waitFor('the first signal to be handled', async () => (/SIGTERM: stopping/.test(w.output()) ? true : undefined), 10_000, 20);
   w.child.kill('SIGTERM');
   const { code } = await exited;
+  await handle.terminate('test over').catch(() => undefined); // cleanup only: the run may already have failed
   assert.equal(code, 143, w.output());
 });
