@@ -102,7 +102,7 @@ def lab(args):
     torch.manual_seed(args.seed)
     model = lab_cnn()
     opt = torch.optim.Adam(model.parameters(), lr=args.lr)
-    steps_per_epoch = -(-len(fit_idx) // args.batch)
+    total_steps = -(-len(fit_idx) // args.batch) * args.epochs
     step = 0
     train_seconds = 0.0
     for epoch in range(args.epochs):
@@ -111,7 +111,7 @@ def lab(args):
         perm = fit_idx[torch.randperm(len(fit_idx), generator=g)]
         for i in range(0, len(perm), args.batch):
             for group in opt.param_groups:
-                group["lr"] = learning_rate(args, epoch, step, steps_per_epoch * args.epochs)
+                group["lr"] = learning_rate(args, epoch, step, total_steps)
             idx = perm[i:i + args.batch]
             x = random_shift(train_x[idx], args.shift, g) if args.shift else train_x[idx]
             opt.zero_grad(set_to_none=True)

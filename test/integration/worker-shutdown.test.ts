@@ -6,7 +6,7 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Client } from '@temporalio/client';
 import { startWorker, temporalClient, testConfig, testEnv, waitFor, waitForTraining, type WorkerProcess } from './harness';
-import { LAB_CNN_DEFAULTS, type LabCnnRunResult } from '../../contracts';
+import { LAB_CNN_DEFAULTS, type LabCnnOptions, type LabCnnRunResult } from '../../contracts';
 import type { trainLabCnn } from '../../workflows';
 
 const BOUND_S = 30;
@@ -26,16 +26,20 @@ const exitOf = (w: WorkerProcess) =>
     else w.child.once('exit', (code, signal) => resolve({ code, signal }));
   });
 
+/** A lab-CNN training run on the CPU queue with these options over the defaults. */
+const startTraining = (c: Client, idPrefix: string, options: Partial<LabCnnOptions>) =>
+  c.workflow.start<typeof trainLabCnn>('trainLabCnn', {
+    taskQueue: config.taskQueues.cpu,
+    workflowId: `${idPrefix}-${Date.now().toString(36)}`,
+    args: [{ options: { ...LAB_CNN_DEFAULTS, ...options } }],
+  });
+
 test('SIGTERM mid-epoch: the activity checkpoints and stops, the worker exits in bound, the next resumes', async () => {
   client = await temporalClient(config);
   const first = await startWorker(env);
   workers.push(first);
   const epochs = 3;
-  const handle = await client.workflow.start<typeof trainLabCnn>('trainLabCnn', {
-    taskQueue: config.taskQueues.cpu,
-    workflowId: `test-shutdown-${Date.now().toString(36)}`,
-    args: [{ options: { ...LAB_CNN_DEFAULTS, epochs, limit: 6000, batchSize: 32 } }],
-  });
+  const handle = await startTraining(client, 'test-shutdown', { epochs, limit: 6000, batchSize: 32 });
   await waitForTraining(handle, (p) => p.step === 'train' && (p.detail?.epoch ?? 0) >= 2, 600_000);
 
   const t0 = Date.now();
@@ -66,11 +70,7 @@ test('a second signal exits at once', async () => {
   workers.push(w);
   // A batch of thousands takes seconds, so the graceful stop the first signal starts is still
   // waiting for it when the second arrives (an idle worker would finish stopping first).
-  const handle = await client.workflow.start<typeof trainLabCnn>('trainLabCnn', {
-    taskQueue: config.taskQueues.cpu,
-    workflowId: `test-second-signal-${Date.now().toString(36)}`,
-    args: [{ options: { ...LAB_CNN_DEFAULTS, epochs: 1, limit: 40000, batchSize: 8192 } }],
-  });
+  const handle = await startTraining(client, 'test-second-signal', { epochs: 1, limit: 40000, batchSize: 8192 });
   await waitForTraining(handle, (p) => p.step === 'train', 600_000);
   const exited = exitOf(w);
   // The second signal once the first is handled (signals sent back to back can merge into one);
