@@ -53,7 +53,7 @@ export function trainLabCnnActivity(deps: ActivityDeps) {
       model = await tf.loadLayersModel(s3ModelIO(store, previous.prefix));
       history = previous.history;
     } else {
-      model = buildLabCnn(options.seed, numClasses);
+      model = buildLabCnn(options.seed, numClasses, options.init);
       model.compile({ optimizer: tf.train.adam(options.learningRate), loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
     }
     const resumedFromEpoch = previous ? previous.epoch : 0;

@@ -12,7 +12,8 @@
 // It starts its own two workers (cpu and gpu queue, as the README says to run them) on task
 // queues of their own, in a bucket of its own that it empties before and after, so every
 // ingestion and extraction is measured, not a cache hit. The stack is started if it is down.
-// Sizes: TL_BENCH_E2E_EPOCHS (lab epochs, default 1), TL_BENCH_E2E_LIMIT (lab training images,
+// Sizes: TL_BENCH_E2E_EPOCHS (lab epochs, default 1), TL_BENCH_E2E_BATCH (lab batch on every
+// side, default 256 as in the kernel bench), TL_BENCH_E2E_LIMIT (lab training images,
 // default all 60,000), TL_BENCH_E2E_STAGES (fine-tuning stages JSON, default one head epoch
 // and one top-20 epoch), TL_BENCH_E2E_ROUNDS (default 1; more rounds alternate who goes first).
 // TL_BENCH_E2E=0 skips it all.
@@ -37,6 +38,11 @@ const IDX_DIR = process.env.TL_FASHION_MNIST_DIR ?? '/usr/share/datasets/fashion
 const MODEL = process.env.TL_BENCH_MODEL ?? path.resolve(REPO, '../shared/data/models/mobilenet_v1_0.25_224');
 const IMAGES = process.env.TL_BENCH_IMAGES ?? path.resolve(REPO, '../shared/data/datasets/hymenoptera_data');
 const EPOCHS = Number(process.env.TL_BENCH_E2E_EPOCHS ?? 1);
+/**
+ * The kernel bench trains the lab CNN on batches of 256: the pipeline's step is compared at the same
+ * size. tl starts from PyTorch's default initialisation (--init fan-in-uniform), as the peer does.
+ */
+const LAB_BATCH = Number(process.env.TL_BENCH_E2E_BATCH ?? 256);
 const LIMIT = process.env.TL_BENCH_E2E_LIMIT ? Number(process.env.TL_BENCH_E2E_LIMIT) : undefined;
 const ROUNDS = Number(process.env.TL_BENCH_E2E_ROUNDS ?? 1);
 const STAGES =
@@ -69,7 +75,7 @@ interface LabSide {
 }
 
 async function tlLab(store: ArtifactStore): Promise<LabSide & { steps: StepTiming[]; report: Record<string, unknown> }> {
-  const args = [TL, 'run', 'lab-cnn', '--wait', '--json', '--no-promote', '--epochs', String(EPOCHS), '--source', IDX_DIR, ...(LIMIT ? ['--limit', String(LIMIT)] : [])];
+  const args = [TL, 'run', 'lab-cnn', '--wait', '--json', '--no-promote', '--epochs', String(EPOCHS), '--batch-size', String(LAB_BATCH), '--init', 'fan-in-uniform', '--source', IDX_DIR, ...(LIMIT ? ['--limit', String(LIMIT)] : [])];
   const run = await runJson<LabCnnRunResult>(process.execPath, args);
   const report = await readDocument<{ steps?: StepTiming[]; environment: Record<string, number | string> }>(store, run.value.reportKeys.json);
   return {
@@ -82,7 +88,7 @@ async function tlLab(store: ArtifactStore): Promise<LabSide & { steps: StepTimin
 }
 
 const peerLab = (python: string, script: string) =>
-  runJson<LabSide>(python, [path.join(REPO, 'bench', script), 'lab', '--idx', IDX_DIR, '--epochs', String(EPOCHS), ...(LIMIT ? ['--limit', String(LIMIT)] : [])]).then((r) => r.value);
+  runJson<LabSide>(python, [path.join(REPO, 'bench', script), 'lab', '--idx', IDX_DIR, '--epochs', String(EPOCHS), '--batch', String(LAB_BATCH), ...(LIMIT ? ['--limit', String(LIMIT)] : [])]).then((r) => r.value);
 
 interface TransferSide {
   wallSeconds: number;
@@ -155,7 +161,7 @@ function efficiencyRows(lab: { steps: StepTiming[]; trainImagesPerSecond?: numbe
     add('transfer fine-tuning (epochs inside the activity)', 'fineTune', ft.imagesPerSecond, `images trained / seconds in training epochs, batches made from the uint8 shards (the kernel bench trains the top stage on a ready tensor)${rest}`);
   }
   const labTrain = wall(lab.steps, 'train');
-  if (labTrain?.wallSeconds) add('lab CNN training step', 'labCnnTrain', (lab.trainImages * EPOCHS) / labTrain.wallSeconds, `batch 64 in the pipeline vs 256 in the kernel bench; step wall time includes loading shards, validation and checkpoints`);
+  if (labTrain?.wallSeconds) add('lab CNN training step', 'labCnnTrain', (lab.trainImages * EPOCHS) / labTrain.wallSeconds, `batch ${LAB_BATCH} in the pipeline, 256 in the kernel bench; step wall time includes loading shards, validation and checkpoints`);
   return rows;
 }
 
@@ -188,7 +194,7 @@ async function main(): Promise<void> {
   endChildrenOnSignal();
   try {
     for (const w of workers) console.log(`end-to-end: worker ${w.doc.taskQueue}: backend ${w.doc.backend.description}${w.doc.backend.passedOver.length ? ` (passed over ${w.doc.backend.passedOver.map((p) => p.name).join(', ')})` : ''}`);
-    console.log(`end-to-end: lab CNN ${EPOCHS} epoch(s) on ${LIMIT ?? 'all 60,000'} training images; transfer on ${path.basename(IMAGES)} with stages ${STAGES}; ${ROUNDS} round(s); load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+    console.log(`end-to-end: lab CNN ${EPOCHS} epoch(s) of batch ${LAB_BATCH} on ${LIMIT ?? 'all 60,000'} training images; transfer on ${path.basename(IMAGES)} with stages ${STAGES}; ${ROUNDS} round(s); load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
     const labRuns: { tl: Awaited<ReturnType<typeof tlLab>>[]; torch: LabSide[]; keras: LabSide[] } = { tl: [], torch: [], keras: [] };
     const transferRuns: { tl: Awaited<ReturnType<typeof tlTransfer>>[]; torch: TransferSide[] } = { tl: [], torch: [] };
     const errors: string[] = [];
@@ -285,7 +291,7 @@ async function main(): Promise<void> {
     const record = {
       timestamp: stamp,
       loadAverage: os.loadavg(),
-      sizes: { epochs: EPOCHS, limit: LIMIT ?? null, stages: JSON.parse(STAGES), rounds: ROUNDS, images: IMAGES, model: MODEL },
+      sizes: { epochs: EPOCHS, labBatch: LAB_BATCH, limit: LIMIT ?? null, stages: JSON.parse(STAGES), rounds: ROUNDS, images: IMAGES, model: MODEL },
       workers: workers.map((w) => w.doc),
       lab: { tl: labRuns.tl.map(({ report: _r, ...r }) => r), pytorch: labRuns.torch, keras: labRuns.keras },
       transfer: { tl: transferRuns.tl.map(({ report, ...r }) => ({ ...r, steps: report.steps, methods: report.methods.map((m) => ({ method: m.method, trainSeconds: m.trainSeconds, imagesPerSecond: m.imagesPerSecond })) })), pytorch: transferRuns.torch },

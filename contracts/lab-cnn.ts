@@ -4,6 +4,10 @@ import { flag, seedField } from './options';
 import type { PromotionDecision, RunRequest } from './promotion';
 import type { EpochRecord } from './records';
 
+/** Kernel initialisations of the lab CNN's convolutions and dense layer. */
+export const LAB_CNN_INITS = ['he-normal', 'fan-in-uniform'] as const;
+export type LabCnnInit = (typeof LAB_CNN_INITS)[number];
+
 /**
  * The lab-CNN pipeline's options. Each flagged field is a `tl run lab-cnn` option; the workflow
  * parses its input with this schema, so a value out of range never reaches an activity.
@@ -28,6 +32,11 @@ export const LabCnnOptionsSchema = z.object({
   erase: flag(z.number().min(0).max(1).optional(), '--erase <p>', 'probability of erasing a random rectangle of each training image (default 0)'),
   /** Label smoothing ε: targets (1 − ε)·one-hot + ε/k (0 = none). */
   labelSmoothing: flag(z.number().min(0).max(0.5).optional(), '--label-smoothing <x>', 'label smoothing of the training targets (default 0)'),
+  /**
+   * How the convolution and dense kernels start: he-normal (std √(2/fan-in)), or fan-in-uniform
+   * (uniform ±1/√fan-in, PyTorch's default for these layers).
+   */
+  init: flag(z.enum(LAB_CNN_INITS).optional(), '--init <scheme>', 'kernel initialisation: he-normal or fan-in-uniform (default he-normal)'),
   validationFraction: flag(z.number().min(0.01).max(0.5).default(0.05), '--validation-fraction <x>', 'share of the training images held out for validation'),
   /** Directory, http(s) base URL, `canonical`, or s3://bucket/prefix. Default: TL_FASHION_MNIST_DIR. */
   source: flag(z.string().min(1).optional(), '--source <dir|url|s3://bucket/prefix>', 'where the Fashion-MNIST IDX files are (default: TL_FASHION_MNIST_DIR)'),

@@ -1,6 +1,7 @@
 // The course-lab CNN for 28×28×1 images, and its layer table computed with the lab's formulas.
 import * as tf from '@tensorflow/tfjs';
 import type { LayerRow } from '../report/lab-cnn';
+import type { LabCnnInit } from '../../contracts/lab-cnn';
 
 /** W_out = (W − F + 2P)/S + 1 for a convolution. */
 export function convOutputSize(w: number, f: number, s: number, p: number): number {
@@ -102,10 +103,12 @@ export function formatLayerTable(rows: LayerTableRow[]): string {
  * Builds the lab CNN. tfjs has no explicit padding for conv2d, so P=2 with F=5, S=1 is
  * expressed as 'same' padding; the shape check below proves they agree.
  */
-export function buildLabCnn(seed: number, numClasses = 10): tf.LayersModel {
+export function buildLabCnn(seed: number, numClasses = 10, init: LabCnnInit = 'he-normal'): tf.LayersModel {
   const model = tf.sequential({ name: 'lab_cnn' });
   let layerSeed = seed;
   const nextSeed = () => (layerSeed = (layerSeed * 1103515245 + 12345) % 2147483648);
+  // Uniform ±√(3·scale/fan-in) with scale 1/3 is ±1/√fan-in.
+  const fanInUniform = () => tf.initializers.varianceScaling({ scale: 1 / 3, mode: 'fanIn', distribution: 'uniform', seed: nextSeed() });
   let first = true;
   for (const layer of LAB_CNN_SPEC) {
     const inputShape = first ? { inputShape: LAB_INPUT_SHAPE } : {};
@@ -120,7 +123,7 @@ export function buildLabCnn(seed: number, numClasses = 10): tf.LayersModel {
             kernelSize: layer.f,
             strides: layer.s,
             padding: layer.p === (layer.f - 1) / 2 ? 'same' : 'valid',
-            kernelInitializer: tf.initializers.heNormal({ seed: nextSeed() }),
+            kernelInitializer: init === 'fan-in-uniform' ? fanInUniform() : tf.initializers.heNormal({ seed: nextSeed() }),
           }),
         );
         break;
@@ -142,7 +145,7 @@ export function buildLabCnn(seed: number, numClasses = 10): tf.LayersModel {
             name: layer.name,
             units: numClasses,
             activation: 'softmax',
-            kernelInitializer: tf.initializers.glorotUniform({ seed: nextSeed() }),
+            kernelInitializer: init === 'fan-in-uniform' ? fanInUniform() : tf.initializers.glorotUniform({ seed: nextSeed() }),
           }),
         );
         break;

@@ -69,6 +69,7 @@ export function buildLabCnnReport(e: LabCnnEvaluation): RunReport {
       shift: options.shift ?? 0,
       erase: options.erase ?? 0,
       labelSmoothing: options.labelSmoothing ?? 0,
+      init: options.init ?? 'he-normal',
       validationFraction: options.validationFraction,
       limit: options.limit ?? 'none',
       resumedFromEpoch: train.resumedFromEpoch,

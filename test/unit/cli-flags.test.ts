@@ -37,8 +37,8 @@ test('no flags: the schema defaults, the same as LAB_CNN_DEFAULTS and TRANSFER_D
 test('flags become typed options under their field names', () => {
   const lab = schemaOptions(runCommand('lab-cnn', ['--epochs', '3', '--lr-decay', '0.5', '--augment', '--limit', '500', '--source', 's3://b/fm']), LabCnnOptionsSchema);
   assert.deepEqual(lab, { ...LAB_CNN_DEFAULTS, epochs: 3, learningRateDecay: 0.5, augment: true, limit: 500, source: 's3://b/fm' });
-  const recipe = schemaOptions(runCommand('lab-cnn', ['--lr-schedule', 'warmup-cosine', '--shift', '2', '--erase', '0.25', '--label-smoothing', '0.1']), LabCnnOptionsSchema);
-  assert.deepEqual(recipe, { ...LAB_CNN_DEFAULTS, lrSchedule: 'warmup-cosine', shift: 2, erase: 0.25, labelSmoothing: 0.1 });
+  const recipe = schemaOptions(runCommand('lab-cnn', ['--lr-schedule', 'warmup-cosine', '--shift', '2', '--erase', '0.25', '--label-smoothing', '0.1', '--init', 'fan-in-uniform']), LabCnnOptionsSchema);
+  assert.deepEqual(recipe, { ...LAB_CNN_DEFAULTS, lrSchedule: 'warmup-cosine', shift: 2, erase: 0.25, labelSmoothing: 0.1, init: 'fan-in-uniform' });
   const transfer = schemaOptions(runCommand('transfer', [...TRANSFER_REQUIRED, '--no-augment', '--method', 'features', '--label-smoothing', '0.1', '--tta']), TransferOptionsSchema);
   assert.equal(transfer.augment, false);
   assert.equal(transfer.method, 'features');

@@ -63,3 +63,23 @@ test('the same seed gives the same initial weights', async () => {
   assert.deepEqual(wa, b.getWeights()[0].dataSync());
   assert.notDeepEqual(wa, c.getWeights()[0].dataSync());
 });
+
+test('fan-in-uniform keeps every kernel within ±1/√fan-in; he-normal is wider', async () => {
+  await tf.setBackend('cpu');
+  const fanIns = { conv1: 5 * 5 * 1, conv2: 5 * 5 * 16, logits: 7 * 7 * 32 };
+  const spread = (init: 'he-normal' | 'fan-in-uniform') => {
+    const model = buildLabCnn(3, 10, init);
+    const out = Object.entries(fanIns).map(([name, fanIn]) => {
+      const w = Array.from(model.getLayer(name).getWeights()[0].dataSync() as Float32Array);
+      return { limit: 1 / Math.sqrt(fanIn), max: w.reduce((m, v) => Math.max(m, Math.abs(v)), 0) };
+    });
+    model.dispose();
+    return out;
+  };
+  for (const { limit, max } of spread('fan-in-uniform')) {
+    assert.ok(max <= limit, `largest |w| ${max} exceeds ${limit}`);
+    assert.ok(max > 0.9 * limit, `largest |w| ${max} is far inside ${limit}: not uniform over the range`);
+  }
+  // he-normal's std √(2/fan-in) puts some conv weights beyond 1/√fan-in.
+  assert.ok(spread('he-normal')[0].max > fanIns.conv1 ** -0.5);
+});
