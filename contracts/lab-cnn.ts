@@ -7,6 +7,8 @@ import type { EpochRecord } from './records';
 /** Kernel initialisations of the lab CNN's convolutions and dense layer. */
 export const LAB_CNN_INITS = ['he-normal', 'fan-in-uniform'] as const;
 export type LabCnnInit = (typeof LAB_CNN_INITS)[number];
+/** Unset `init` means this, in the model and in the report (runs stored before the option replay unchanged). */
+export const DEFAULT_LAB_CNN_INIT: LabCnnInit = 'he-normal';
 
 /**
  * The lab-CNN pipeline's options. Each flagged field is a `tl run lab-cnn` option; the workflow
@@ -36,7 +38,7 @@ export const LabCnnOptionsSchema = z.object({
    * How the convolution and dense kernels start: he-normal (std √(2/fan-in)), or fan-in-uniform
    * (uniform ±1/√fan-in, PyTorch's default for these layers).
    */
-  init: flag(z.enum(LAB_CNN_INITS).optional(), '--init <scheme>', 'kernel initialisation: he-normal or fan-in-uniform (default he-normal)'),
+  init: flag(z.enum(LAB_CNN_INITS).optional(), '--init <scheme>', `kernel initialisation: ${LAB_CNN_INITS.join(' or ')} (default ${DEFAULT_LAB_CNN_INIT})`),
   validationFraction: flag(z.number().min(0.01).max(0.5).default(0.05), '--validation-fraction <x>', 'share of the training images held out for validation'),
   /** Directory, http(s) base URL, `canonical`, or s3://bucket/prefix. Default: TL_FASHION_MNIST_DIR. */
   source: flag(z.string().min(1).optional(), '--source <dir|url|s3://bucket/prefix>', 'where the Fashion-MNIST IDX files are (default: TL_FASHION_MNIST_DIR)'),

@@ -1,7 +1,7 @@
 // The course-lab CNN for 28×28×1 images, and its layer table computed with the lab's formulas.
 import * as tf from '@tensorflow/tfjs';
 import type { LayerRow } from '../report/lab-cnn';
-import type { LabCnnInit } from '../../contracts/lab-cnn';
+import { DEFAULT_LAB_CNN_INIT, type LabCnnInit } from '../../contracts/lab-cnn';
 
 /** W_out = (W − F + 2P)/S + 1 for a convolution. */
 export function convOutputSize(w: number, f: number, s: number, p: number): number {
@@ -103,7 +103,7 @@ export function formatLayerTable(rows: LayerTableRow[]): string {
  * Builds the lab CNN. tfjs has no explicit padding for conv2d, so P=2 with F=5, S=1 is
  * expressed as 'same' padding; the shape check below proves they agree.
  */
-export function buildLabCnn(seed: number, numClasses = 10, init: LabCnnInit = 'he-normal'): tf.LayersModel {
+export function buildLabCnn(seed: number, numClasses = 10, init: LabCnnInit = DEFAULT_LAB_CNN_INIT): tf.LayersModel {
   const model = tf.sequential({ name: 'lab_cnn' });
   let layerSeed = seed;
   const nextSeed = () => (layerSeed = (layerSeed * 1103515245 + 12345) % 2147483648);

@@ -1,6 +1,6 @@
 // The lab-CNN run report document (report.json), and how it is built from the run's results.
 import type { ClassificationMetrics } from '../metrics';
-import { LAB_CNN_STEPS, runKeys, type EpochRecord, type EvaluateInput } from '../../contracts';
+import { DEFAULT_LAB_CNN_INIT, LAB_CNN_STEPS, runKeys, type EpochRecord, type EvaluateInput } from '../../contracts';
 import type { MisclassifiedImage } from './gallery';
 import { joinStepTimings, type CacheDecision, type EvaluationFacts, type StepTiming } from './run-details';
 
@@ -69,7 +69,7 @@ export function buildLabCnnReport(e: LabCnnEvaluation): RunReport {
       shift: options.shift ?? 0,
       erase: options.erase ?? 0,
       labelSmoothing: options.labelSmoothing ?? 0,
-      init: options.init ?? 'he-normal',
+      init: options.init ?? DEFAULT_LAB_CNN_INIT,
       validationFraction: options.validationFraction,
       limit: options.limit ?? 'none',
       resumedFromEpoch: train.resumedFromEpoch,

@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { buildLabCnn, checkLayerTable, convOutputSize, formatLayerTable, labLayerTable, poolOutputSize } from '../../lib/models/lab-cnn';
+import type { LabCnnInit } from '../../contracts';
 
 test('conv formula W_out = (W − F + 2P)/S + 1', () => {
   assert.equal(convOutputSize(28, 5, 1, 2), 28);
@@ -67,7 +68,7 @@ test('the same seed gives the same initial weights', async () => {
 test('fan-in-uniform keeps every kernel within ±1/√fan-in; he-normal is wider', async () => {
   await tf.setBackend('cpu');
   const fanIns = { conv1: 5 * 5 * 1, conv2: 5 * 5 * 16, logits: 7 * 7 * 32 };
-  const spread = (init: 'he-normal' | 'fan-in-uniform') => {
+  const spread = (init: LabCnnInit) => {
     const model = buildLabCnn(3, 10, init);
     const out = Object.entries(fanIns).map(([name, fanIn]) => {
       const w = Array.from(model.getLayer(name).getWeights()[0].dataSync() as Float32Array);
